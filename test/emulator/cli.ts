@@ -1,0 +1,96 @@
+// npm run --silent emulator -- --kubeconfig PATH [--domain example.com] [--api-port N] [--gateway-port N]
+//     [--metrics-port N] [--run IMAGE=COMMAND]... [--progress-deadline 10s] [--seed N] [--tag-header-routing]
+// Prints one JSON line {"api", "gateway", "metrics", "kubeconfig"} when ready and runs until SIGINT/SIGTERM.
+
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startEmulator } from './emulator.ts';
+import { parseDuration } from './util.ts';
+
+const USAGE =
+  'usage: npm run --silent emulator -- --kubeconfig PATH [--domain example.com] [--api-port N] ' +
+  '[--gateway-port N] [--metrics-port N] [--run IMAGE=COMMAND]... [--progress-deadline 10s] [--seed N] ' +
+  '[--tag-header-routing]';
+
+function fail(message: string): never {
+  process.stderr.write(`emulator: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function port(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    fail(`--${name}: expected a port number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        kubeconfig: { type: 'string' },
+        domain: { type: 'string' },
+        'api-port': { type: 'string' },
+        'gateway-port': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        run: { type: 'string', multiple: true },
+        'progress-deadline': { type: 'string' },
+        seed: { type: 'string' },
+        'tag-header-routing': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!args.kubeconfig) fail('--kubeconfig PATH is required: the emulator writes its kubeconfig there');
+  const run = new Map<string, string>();
+  for (const r of args.run ?? []) {
+    const i = r.indexOf('=');
+    if (i <= 0 || i === r.length - 1) fail(`--run: expected IMAGE=COMMAND, got ${JSON.stringify(r)}`);
+    run.set(r.slice(0, i), r.slice(i + 1));
+  }
+  let progressDeadlineMs: number | undefined;
+  if (args['progress-deadline']) {
+    try {
+      progressDeadlineMs = parseDuration(args['progress-deadline']);
+    } catch (e) {
+      fail(`--progress-deadline: ${(e as Error).message}`);
+    }
+  }
+  const seed = args.seed === undefined ? undefined : Number(args.seed);
+  if (seed !== undefined && !Number.isInteger(seed)) fail(`--seed: expected an integer, got ${args.seed}`);
+
+  const emulator = await startEmulator({
+    domain: args.domain,
+    apiPort: port('api-port', args['api-port']),
+    gatewayPort: port('gateway-port', args['gateway-port']),
+    metricsPort: port('metrics-port', args['metrics-port']),
+    run,
+    progressDeadlineMs,
+    seed,
+    tagHeaderRouting: args['tag-header-routing'],
+  });
+  const kubeconfig = resolve(args.kubeconfig);
+  await emulator.writeKubeconfig(kubeconfig);
+  process.stdout.write(
+    `${JSON.stringify({ api: emulator.apiUrl, gateway: emulator.gatewayUrl, metrics: emulator.metricsUrl, kubeconfig })}\n`,
+  );
+  const stop = () => {
+    emulator.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((e) => {
+  process.stderr.write(`emulator: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,195 @@
+// The Knative Serving emulator, in-process: an API server, Knative's webhook and controllers, revision
+// backends, an ingress gateway and a metrics endpoint, all on loopback.
+
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+import { ApiServer } from './apiserver.ts';
+import { Backends } from './backends.ts';
+import { Faults } from './faults.ts';
+import { Gateway } from './gateway.ts';
+import { Metrics } from './metrics.ts';
+import { Reconciler } from './reconciler.ts';
+import { Store } from './store.ts';
+import { seededRandom } from './util.ts';
+
+export interface EmulatorOptions {
+  /** Cluster domain for route hosts (default `example.com`). */
+  domain?: string;
+  apiPort?: number;
+  gatewayPort?: number;
+  metricsPort?: number;
+  /** IMAGE -> shell COMMAND: revisions of IMAGE run COMMAND as a real process with PORT set. */
+  run?: Record<string, string> | Map<string, string>;
+  /** How long a revision may take to become ready (default 600 s, Knative's default). */
+  progressDeadlineMs?: number;
+  /** Delay between a change and the controllers acting on it (default 5 ms). */
+  reconcileDelayMs?: number;
+  /** How long the gateway takes to program a traffic change (default 20 ms). */
+  ingressDelayMs?: number;
+  probeIntervalMs?: number;
+  bookmarkIntervalMs?: number;
+  /** Watch events kept for resuming watches; older resourceVersions get 410 Gone. */
+  historyLimit?: number;
+  /** Seed for the gateway's split and fault injection; real randomness when unset. */
+  seed?: number;
+  /** Knative's `tag-header-based-routing` feature flag. */
+  tagHeaderRouting?: boolean;
+  /** Username recorded in `serving.knative.dev/creator` for the kubeconfig's token. */
+  username?: string;
+}
+
+export interface Emulator {
+  apiUrl: string;
+  gatewayUrl: string;
+  metricsUrl: string;
+  domain: string;
+  token: string;
+  store: Store;
+  faults: Faults;
+  gateway: Gateway;
+  metrics: Metrics;
+  reconciler: Reconciler;
+  backends: Backends;
+  api: ApiServer;
+  /** A kubeconfig (YAML) for the API server: context and cluster `emulator`, namespace `default`. */
+  kubeconfig(namespace?: string): string;
+  writeKubeconfig(path: string, namespace?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const domain = options.domain ?? 'example.com';
+  const random = options.seed === undefined ? Math.random : seededRandom(options.seed);
+  const token = randomBytes(24).toString('hex');
+  const username = options.username ?? 'emulator-admin';
+  const store = new Store(options.historyLimit ?? 2000);
+  const faults = new Faults(random, {
+    reconcileDelayMs: options.reconcileDelayMs ?? 5,
+    ingressDelayMs: options.ingressDelayMs ?? 20,
+  });
+  const metrics = new Metrics();
+  const run = options.run instanceof Map ? options.run : new Map(Object.entries(options.run ?? {}));
+
+  // The reconciler and the backends need each other; the callback reaches the reconciler declared below.
+  const backends = new Backends({
+    run,
+    progressDeadlineMs: options.progressDeadlineMs ?? 600_000,
+    probeIntervalMs: options.probeIntervalMs ?? 25,
+    isStuck: (key) => faults.isStuck(key),
+    onState: (ns, name, state) => reconciler.onBackendState(ns, name, state),
+    random,
+  });
+  const gateway = new Gateway({
+    metrics,
+    endpoint: (ns, rev) => backends.endpoint(ns, rev),
+    random,
+    tagHeaderRouting: options.tagHeaderRouting ?? false,
+  });
+  const reconciler = new Reconciler(store, backends, gateway, {
+    domain,
+    delayMs: () => faults.settings.reconcileDelayMs,
+    ingressDelayMs: () => faults.settings.ingressDelayMs,
+    now: () => new Date(),
+  });
+
+  const control = (req: IncomingMessage, res: ServerResponse, body: string) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const reply = (code: number, value: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+    };
+    if (url.pathname === '/emulator/faults') {
+      if (req.method === 'GET') return reply(200, { ...faults.settings, hits: faults.hits });
+      if (req.method === 'DELETE') {
+        faults.reset();
+        return reply(200, faults.settings);
+      }
+      if (req.method === 'POST' || req.method === 'PUT') {
+        try {
+          faults.set(JSON.parse(body || '{}'));
+        } catch (e) {
+          return reply(400, { error: (e as Error).message });
+        }
+        return reply(200, faults.settings);
+      }
+    }
+    if (url.pathname === '/emulator/compact' && req.method === 'POST') {
+      store.compact();
+      return reply(200, { resourceVersion: String(store.resourceVersion) });
+    }
+    if (url.pathname === '/emulator/close-watches' && req.method === 'POST') {
+      api.closeWatches();
+      return reply(200, {});
+    }
+    return reply(404, { error: `unknown control endpoint ${req.method} ${url.pathname}` });
+  };
+
+  const api = new ApiServer({
+    store,
+    faults,
+    tokens: new Map([[token, username]]),
+    anonymousUser: username,
+    bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000,
+    control,
+  });
+  const metricsServer = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+    } else res.writeHead(404).end();
+  });
+
+  const apiPort = await listen(api.server, options.apiPort ?? 0);
+  const gatewayPort = await listen(gateway.server, options.gatewayPort ?? 0);
+  const metricsPort = await listen(metricsServer, options.metricsPort ?? 0);
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+
+  const kubeconfig = (namespace = 'default') =>
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'emulator', cluster: { server: apiUrl, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'emulator', user: { token } }],
+      contexts: [{ name: 'emulator', context: { cluster: 'emulator', user: 'emulator', namespace } }],
+      'current-context': 'emulator',
+      preferences: {},
+    });
+
+  return {
+    apiUrl,
+    gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    domain,
+    token,
+    store,
+    faults,
+    gateway,
+    metrics,
+    reconciler,
+    backends,
+    api,
+    kubeconfig,
+    writeKubeconfig: (path, namespace) => writeFile(path, kubeconfig(namespace), { mode: 0o600 }),
+    async close() {
+      reconciler.stop();
+      api.closeWatches();
+      backends.stopAll();
+      await Promise.all([closeServer(api.server), closeServer(gateway.server), closeServer(metricsServer)]);
+    },
+  };
+}

@@ -21,6 +21,7 @@ import {
   clone,
   deepEqual,
   fieldValues,
+  humanDuration,
   isPlainObject,
   jsonPatch,
   matchesRequirements,
@@ -427,7 +428,7 @@ export class ApiServer {
         cells: [
           o.metadata.name,
           ...info.columns.map((c) => c.value(o) ?? null),
-          o.metadata.creationTimestamp,
+          age(o),
         ],
         object:
           include === 'None'
@@ -666,6 +667,9 @@ export class ApiServer {
     }
   }
 }
+
+const age = (o: KObject) =>
+  o.metadata.creationTimestamp ? humanDuration(Date.now() - Date.parse(o.metadata.creationTimestamp)) : '<unknown>';
 
 function wantsTable(req: IncomingMessage): boolean {
   return /as=Table/.test(req.headers.accept ?? '');

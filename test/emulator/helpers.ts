@@ -114,7 +114,7 @@ export async function sendRequests(
       next++;
       const res = await request(gatewayUrl, { headers: { host }, dispatcher });
       const text = await res.body.text();
-      let revision = '';
+      let revision: string;
       try {
         revision = JSON.parse(text).revision ?? '';
       } catch {

@@ -155,32 +155,15 @@ export class Backends {
     };
   }
 
+  /** The kubelet's readiness probe: the container's httpGet path, else a TCP connect. */
   private probeFor(rev: KObject, port: () => number | undefined): () => Promise<boolean> {
     const probe = rev.spec?.containers?.[0]?.readinessProbe ?? {};
-    const httpGet = isPlainObject(probe.httpGet) ? probe.httpGet : undefined;
-    return () =>
-      new Promise<boolean>((resolve) => {
-        const p = port();
-        if (!p) return resolve(false);
-        if (httpGet) {
-          const req = httpRequest(
-            { host: '127.0.0.1', port: p, path: String(httpGet.path ?? '/'), method: 'GET', timeout: 1000 },
-            (res) => {
-              res.resume();
-              resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
-            },
-          );
-          req.on('error', () => resolve(false));
-          req.on('timeout', () => req.destroy());
-          req.end();
-        } else {
-          const sock = connect({ host: '127.0.0.1', port: p }, () => {
-            sock.destroy();
-            resolve(true);
-          });
-          sock.on('error', () => resolve(false));
-        }
-      });
+    const path = isPlainObject(probe.httpGet) ? String(probe.httpGet.path ?? '/') : undefined;
+    return async () => {
+      const p = port();
+      if (!p) return false;
+      return path === undefined ? tcpProbe(p) : httpProbe(p, path);
+    };
   }
 
   private startProcess(backend: Backend, rev: KObject, command: string, env: Record<string, string>): void {
@@ -270,10 +253,7 @@ export class Backends {
       req.resume();
       const url = req.url ?? '/';
       // Readiness probes from the kubelet are answered by the readiness rules, not the fault knobs.
-      if (
-        req.headers['user-agent']?.startsWith('kube-probe/') ||
-        (probePath && url === probePath && req.headers['x-emulator-probe'])
-      ) {
+      if (req.headers['user-agent']?.startsWith('kube-probe/')) {
         const ready = !neverReady && Date.now() >= readyAt;
         res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok' : 'not ready');
         return;
@@ -296,7 +276,8 @@ export class Backends {
         return;
       }
       backend.port = (server.address() as AddressInfo).port;
-      const stopProbe = this.watchReadiness(backend, rev, () => this.builtinProbe(backend.port!, probePath));
+      // The built-in app always answers its readiness over HTTP, so that never-ready can be expressed.
+      const stopProbe = this.watchReadiness(backend, rev, () => httpProbe(backend.port!, probePath ?? '/'));
       backend.stop = () => {
         stopProbe();
         server.closeAllConnections();
@@ -304,26 +285,36 @@ export class Backends {
       };
     });
   }
+}
 
-  private builtinProbe(port: number, path: string | undefined): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port,
-          path: path ?? '/',
-          method: 'GET',
-          timeout: 1000,
-          headers: { 'user-agent': 'kube-probe/1.32', 'x-emulator-probe': '1' },
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode === 200);
-        },
-      );
-      req.on('error', () => resolve(false));
-      req.on('timeout', () => req.destroy());
-      req.end();
+function httpProbe(port: number, path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'GET',
+        timeout: 1000,
+        headers: { 'user-agent': 'kube-probe/1.32' },
+      },
+      (res) => {
+        res.resume();
+        resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function tcpProbe(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port }, () => {
+      sock.destroy();
+      resolve(true);
     });
-  }
+    sock.on('error', () => resolve(false));
+  });
 }

@@ -230,15 +230,15 @@ export class Reconciler {
     this.store.update('services', { ...fresh, status });
   }
 
-  private reconcileConfiguration(svc: KObject, now: Date): { config: KObject; nameTaken: boolean } {
+  /** Creates or updates a Configuration or Route the Service owns; its generation grows on spec changes. */
+  private ensureChild(svc: KObject, plural: 'configurations' | 'routes', spec: KObject): KObject {
     const { namespace, name } = svc.metadata;
     const labels = { ...(svc.metadata.labels ?? {}), [L_SERVICE]: name, [L_SERVICE_UID]: svc.metadata.uid };
-    let config = this.store.get('configurations', namespace, name);
-    const template = clone(svc.spec.template);
-    if (!config) {
-      config = this.store.create('configurations', {
+    const current = this.store.get(plural, namespace, name);
+    if (!current) {
+      return this.store.create(plural, {
         apiVersion: API_VERSION,
-        kind: 'Configuration',
+        kind: plural === 'routes' ? 'Route' : 'Configuration',
         metadata: {
           name,
           namespace,
@@ -246,22 +246,24 @@ export class Reconciler {
           annotations: pickAnnotations(svc),
           ownerReferences: [ownerRef(svc)],
         },
-        spec: { template },
+        spec,
         status: {},
       });
-    } else if (!deepEqual(config.spec.template, template) || !deepEqual(config.metadata.labels, labels)) {
-      const specChanged = !deepEqual(config.spec.template, template);
-      config = this.store.update('configurations', {
-        ...config,
-        metadata: {
-          ...config.metadata,
-          labels,
-          generation: config.metadata.generation + (specChanged ? 1 : 0),
-        },
-        spec: { template },
-      });
     }
-    const cfg = config!;
+    const specChanged = !deepEqual(current.spec, spec);
+    if (!specChanged && deepEqual(current.metadata.labels, labels)) return current;
+    const generation = current.metadata.generation + (specChanged ? 1 : 0);
+    return this.store.update(plural, {
+      ...current,
+      metadata: { ...current.metadata, labels, generation },
+      spec,
+    });
+  }
+
+  private reconcileConfiguration(svc: KObject, now: Date): { config: KObject; nameTaken: boolean } {
+    const { namespace, name } = svc.metadata;
+    const template = clone(svc.spec.template);
+    const cfg = this.ensureChild(svc, 'configurations', { template });
     const gen: number = cfg.metadata.generation;
     const st: KObject = { ...(cfg.status ?? {}) };
     let conds: Condition[] = st.conditions ?? [];
@@ -435,7 +437,7 @@ export class Reconciler {
   }
 
   private reconcileRoute(svc: KObject, config: KObject, now: Date): KObject {
-    const { namespace, name } = svc.metadata;
+    const { name } = svc.metadata;
     const traffic = (svc.spec.traffic ?? []).map((t: KObject) => {
       const out: KObject = {};
       if (t.tag) out.tag = t.tag;
@@ -445,35 +447,8 @@ export class Reconciler {
       out.percent = t.percent ?? 0;
       return out;
     });
-    const labels = { ...(svc.metadata.labels ?? {}), [L_SERVICE]: name, [L_SERVICE_UID]: svc.metadata.uid };
-    let route = this.store.get('routes', namespace, name);
-    if (!route) {
-      route = this.store.create('routes', {
-        apiVersion: API_VERSION,
-        kind: 'Route',
-        metadata: {
-          name,
-          namespace,
-          labels,
-          annotations: pickAnnotations(svc),
-          ownerReferences: [ownerRef(svc)],
-        },
-        spec: { traffic },
-        status: {},
-      });
-    } else if (!deepEqual(route.spec.traffic, traffic) || !deepEqual(route.metadata.labels, labels)) {
-      const specChanged = !deepEqual(route.spec.traffic, traffic);
-      route = this.store.update('routes', {
-        ...route,
-        metadata: {
-          ...route.metadata,
-          labels,
-          generation: route.metadata.generation + (specChanged ? 1 : 0),
-        },
-        spec: { traffic },
-      });
-    }
-    return this.reconcileRouteStatus(route!, config, now);
+    const route = this.ensureChild(svc, 'routes', { traffic });
+    return this.reconcileRouteStatus(route, config, now);
   }
 
   private reconcileRouteStatus(route: KObject, config: KObject, now: Date): KObject {

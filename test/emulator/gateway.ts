@@ -86,6 +86,14 @@ export class Gateway {
       const tagged = hostTarget && this.findTag(hostTarget.namespace, hostTarget.service, tagHeader);
       if (tagged) route = tagged;
     }
+    // queue-proxy's route_tag: the ingress sets the tag headers only with tag-header routing enabled.
+    const routeTag = !this.opts.tagHeaderRouting
+      ? 'DISABLED'
+      : route.tag !== 'DEFAULT'
+        ? route.tag
+        : typeof tagHeader === 'string' && tagHeader
+          ? 'UNDEFINED'
+          : 'DEFAULT';
     const target = this.pick(route);
     const port = target && this.opts.endpoint(target.namespace, target.revision);
     if (!target || !port) {
@@ -100,7 +108,7 @@ export class Gateway {
           service: target.service,
           configuration: target.configuration,
           revision: target.revision,
-          routeTag: route.tag,
+          routeTag,
           code,
         },
         performance.now() - started,

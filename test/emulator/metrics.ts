@@ -11,7 +11,10 @@ export interface RequestLabels {
   service: string;
   configuration: string;
   revision: string;
-  /** The tag of the host the request came in on; `DEFAULT` for the service's own host. */
+  /**
+   * queue-proxy's route_tag: `DISABLED` unless tag-header routing is on; then the tag, `DEFAULT` on the service
+   * host, or `UNDEFINED` for a tag header that names no tag.
+   */
   routeTag: string;
   code: number;
 }

@@ -1,0 +1,235 @@
+// A real Prometheus server scrapes the emulator's metrics endpoint: the PromQL a canary analysis runs (success
+// rate, latency quantile) must give what the gateway actually served.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { sendRequests, service, startHarness, type Harness } from './helpers.ts';
+
+const INSTALL_HINT =
+  "install Debian's Prometheus with `apt-get update && apt-get install -y prometheus` (the test runs " +
+  '/usr/bin/prometheus itself; the prometheus service need not run), as .ci/run does';
+
+function findPrometheus(): string | undefined {
+  const dirs = ['/usr/bin', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)];
+  for (const d of dirs) {
+    const p = join(d, 'prometheus');
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const PROMETHEUS = findPrometheus();
+const IN_CI = !!process.env.CI && !['false', '0'].includes(process.env.CI.toLowerCase());
+const SKIP = !PROMETHEUS && !IN_CI;
+if (SKIP)
+  console.warn(`prometheus.test.ts: skipped, no prometheus binary in /usr/bin or on PATH: ${INSTALL_HINT}`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Sample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parseSamples(text: string, name: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s+(\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels: Record<string, string> = {};
+    for (const l of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    out.push({ labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+const NAME = 'prom-errors';
+const REV = `${NAME}-00001`;
+const HOST = `${NAME}.default.example.com`;
+const N = 300;
+
+describe.skipIf(SKIP)(`Prometheus scraping the emulator${SKIP ? ` (skipped: ${INSTALL_HINT})` : ''}`, () => {
+  let h: Harness;
+  let dir: string;
+  let prom: ChildProcess | undefined;
+  let promUrl: string;
+  let promLog = '';
+
+  type Vector = { metric: Record<string, string>; value: [number, string] }[];
+  const query = async (q: string): Promise<Vector> => {
+    const res = await fetch(`${promUrl}/api/v1/query?${new URLSearchParams({ query: q })}`);
+    const body = (await res.json()) as { status: string; data: { resultType: string; result: Vector } };
+    if (body.status !== 'success') throw new Error(`query ${q} failed: ${JSON.stringify(body)}`);
+    expect(body.data.resultType).toBe('vector');
+    return body.data.result;
+  };
+  /** The value of a query that returns one sample, or undefined when it returns none. */
+  const scalar = async (q: string): Promise<number | undefined> => {
+    const r = await query(q);
+    if (r.length > 1) throw new Error(`query ${q} returned ${r.length} series: ${JSON.stringify(r)}`);
+    return r.length ? Number(r[0].value[1]) : undefined;
+  };
+
+  beforeAll(async () => {
+    if (!PROMETHEUS) return; // CI is set: the tests fail, see requirePrometheus
+    dir = await mkdtemp(join(tmpdir(), 'prometheus-test-'));
+    h = await startHarness({ seed: 42 });
+    const metrics = new URL(h.emulator.metricsUrl);
+    const config = join(dir, 'prometheus.yml');
+    await writeFile(
+      config,
+      stringify({
+        global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+        scrape_configs: [
+          {
+            job_name: 'knative-emulator',
+            metrics_path: metrics.pathname,
+            scrape_interval: '1s',
+            scrape_timeout: '1s',
+            static_configs: [{ targets: [metrics.host] }],
+          },
+        ],
+      }),
+    );
+    const port = await freePort();
+    promUrl = `http://127.0.0.1:${port}`;
+    prom = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const keep = (d: Buffer) => {
+      promLog = (promLog + d.toString()).slice(-4000);
+    };
+    prom.stdout?.on('data', keep);
+    prom.stderr?.on('data', keep);
+    let exited: string | undefined;
+    prom.once('exit', (code, signal) => {
+      exited = `prometheus exited (${code ?? signal}):\n${promLog}`;
+    });
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      if (exited) throw new Error(exited);
+      const ready = await fetch(`${promUrl}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error(`prometheus not ready after 15 s:\n${promLog}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  afterAll(async () => {
+    if (prom && prom.exitCode === null && prom.signalCode === null) {
+      const p = prom;
+      const done = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await done;
+      clearTimeout(timer);
+    }
+    await h?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** In CI a missing Prometheus is a failure, not a skip. */
+  const requirePrometheus = () => {
+    if (!PROMETHEUS) throw new Error(`prometheus binary not found and CI is set: ${INSTALL_HINT}`);
+  };
+  let ok = 0;
+  let failed = 0;
+
+  it('scrapes the emulator, and a PromQL success rate equals what the gateway served', async () => {
+    requirePrometheus();
+    // A revision that fails a quarter of its requests and takes 30 ms over each.
+    await h.create(service(NAME, { env: { EMULATOR_ERROR_RATE: '0.25', EMULATOR_LATENCY_MS: '30' } }));
+    const svc = await h.settled(NAME);
+    expect(svc.status.latestReadyRevisionName).toBe(REV);
+
+    const responses = await sendRequests(h.emulator.gatewayUrl, HOST, N, 10);
+    expect(responses).toHaveLength(N);
+    expect(responses.every((r) => r.revision === REV)).toBe(true);
+    ok = responses.filter((r) => r.status === 200).length;
+    failed = responses.filter((r) => r.status === 500).length;
+    expect(ok + failed).toBe(N);
+    // Both classes present, or the ratio says little.
+    expect(failed).toBeGreaterThan(0);
+    expect(ok).toBeGreaterThan(0);
+
+    // The target is up, and Prometheus has scraped the final counts.
+    await h.waitFor(
+      () => scalar('up{job="knative-emulator"}'),
+      (v) => v === 1,
+      10_000,
+    );
+    await h.waitFor(
+      () => scalar(`sum(revision_request_count{revision_name="${REV}"})`),
+      (v) => v === N,
+      15_000,
+    );
+
+    const rate = await scalar(
+      `sum(revision_request_count{revision_name="${REV}",response_code_class="2xx"}) / ` +
+        `sum(revision_request_count{revision_name="${REV}"})`,
+    );
+    expect(rate).toBeCloseTo(ok / N, 12);
+    expect(await scalar(`sum(revision_request_count{revision_name="${REV}",response_code="500"})`)).toBe(
+      failed,
+    );
+    expect(
+      await scalar(`sum(revision_request_count{revision_name="${REV}",response_code_class="5xx"})`),
+    ).toBe(failed);
+  });
+
+  it('gives a latency quantile from revision_request_latencies_bucket', async () => {
+    requirePrometheus();
+    expect(ok + failed, 'the previous test sent the traffic').toBe(N);
+    // The median from the latency histogram: a number, inside the bucket that holds the median request.
+    const q = await scalar(
+      `histogram_quantile(0.5, sum by (le) (revision_request_latencies_bucket{revision_name="${REV}"}))`,
+    );
+    expect(typeof q).toBe('number');
+    expect(Number.isFinite(q)).toBe(true);
+    const text = await (await fetch(h.emulator.metricsUrl)).text();
+    const byLe = new Map<string, number>();
+    for (const s of parseSamples(text, 'revision_request_latencies_bucket')) {
+      if (s.labels.revision_name === REV) byLe.set(s.labels.le, (byLe.get(s.labels.le) ?? 0) + s.value);
+    }
+    const bounds = [...byLe.keys()].filter((le) => le !== '+Inf').map(Number);
+    expect(byLe.get('+Inf')).toBe(N);
+    const idx = bounds.findIndex((b) => byLe.get(String(b))! >= N / 2);
+    expect(idx).toBeGreaterThanOrEqual(0);
+    const lower = idx === 0 ? 0 : bounds[idx - 1];
+    expect(q!).toBeGreaterThanOrEqual(lower);
+    expect(q!).toBeLessThanOrEqual(bounds[idx]);
+    // Every request took at least the 30 ms the revision adds.
+    expect(byLe.get('20')).toBe(0);
+    expect(q!).toBeGreaterThan(20);
+  });
+});

@@ -241,7 +241,9 @@ export class ApiServer {
     // client-go (kubectl) sends no bearer token over plain HTTP, so a request without one is the default user;
     // a token that is present must be one the emulator issued.
     const auth = req.headers.authorization ?? '';
-    const user = auth ? this.opts.tokens.get(auth.replace(/^Bearer\s+/i, '').trim()) : this.opts.anonymousUser;
+    const user = auth
+      ? this.opts.tokens.get(auth.replace(/^Bearer\s+/i, '').trim())
+      : this.opts.anonymousUser;
     if (!user) {
       return sendError(res, new ApiError(401, 'Unauthorized', 'Unauthorized'));
     }
@@ -425,11 +427,7 @@ export class ApiServer {
         { name: 'Age', type: 'date', format: '', description: 'CreationTimestamp', priority: 0 },
       ],
       rows: items.map((o) => ({
-        cells: [
-          o.metadata.name,
-          ...info.columns.map((c) => c.value(o) ?? null),
-          age(o),
-        ],
+        cells: [o.metadata.name, ...info.columns.map((c) => c.value(o) ?? null), age(o)],
         object:
           include === 'None'
             ? undefined
@@ -669,7 +667,9 @@ export class ApiServer {
 }
 
 const age = (o: KObject) =>
-  o.metadata.creationTimestamp ? humanDuration(Date.now() - Date.parse(o.metadata.creationTimestamp)) : '<unknown>';
+  o.metadata.creationTimestamp
+    ? humanDuration(Date.now() - Date.parse(o.metadata.creationTimestamp))
+    : '<unknown>';
 
 function wantsTable(req: IncomingMessage): boolean {
   return /as=Table/.test(req.headers.accept ?? '');

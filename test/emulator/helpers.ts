@@ -1,6 +1,12 @@
 // Shared test helpers: an emulator with a real @kubernetes/client-node client pointed at it.
 
-import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { startEmulator, type Emulator, type EmulatorOptions } from './emulator.ts';
 import type { KObject } from './util.ts';
 
@@ -34,9 +40,21 @@ export async function startHarness(options: EmulatorOptions = {}, ns = 'default'
     api,
     ns,
     get: (plural, name) =>
-      api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural, name }) as Promise<KObject>,
+      api.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural,
+        name,
+      }) as Promise<KObject>,
     create: (body, plural = 'services') =>
-      api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural, body }) as Promise<KObject>,
+      api.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural,
+        body,
+      }) as Promise<KObject>,
     mergePatch: (name, patch, plural = 'services') =>
       api.patchNamespacedCustomObject(
         { group: GROUP, version: VERSION, namespace: ns, plural, name, body: patch as object },
@@ -49,7 +67,9 @@ export async function startHarness(options: EmulatorOptions = {}, ns = 'default'
         last = await read();
         if (check(last)) return last;
         if (Date.now() > deadline) {
-          throw new Error(`condition not met after ${timeoutMs} ms; last value: ${JSON.stringify(last, null, 2)}`);
+          throw new Error(
+            `condition not met after ${timeoutMs} ms; last value: ${JSON.stringify(last, null, 2)}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -74,12 +94,20 @@ export const condition = (obj: KObject, type: string): KObject | undefined =>
 export const readyStatus = (obj: KObject): string | undefined => condition(obj, 'Ready')?.status;
 
 /** A minimal Knative Service manifest. */
-export function service(name: string, opts: { image?: string; env?: Record<string, string>; revisionName?: string; traffic?: KObject[] } = {}): KObject {
+export function service(
+  name: string,
+  opts: { image?: string; env?: Record<string, string>; revisionName?: string; traffic?: KObject[] } = {},
+): KObject {
   const container: KObject = { image: opts.image ?? 'ghcr.io/example/hello:v1' };
   if (opts.env) container.env = Object.entries(opts.env).map(([k, v]) => ({ name: k, value: v }));
   const template: KObject = { spec: { containers: [container] } };
   if (opts.revisionName) template.metadata = { name: opts.revisionName };
-  const svc: KObject = { apiVersion: `${GROUP}/${VERSION}`, kind: 'Service', metadata: { name }, spec: { template } };
+  const svc: KObject = {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'Service',
+    metadata: { name },
+    spec: { template },
+  };
   if (opts.traffic) svc.spec.traffic = opts.traffic;
   return svc;
 }

@@ -480,11 +480,17 @@ export class ApiServer {
     url: URL,
   ): KObject {
     const store = this.opts.store;
+    if (p.subresource === 'status' && next.metadata?.resourceVersion !== undefined) {
+      expectedRV = String(next.metadata.resourceVersion);
+    }
+    // The resourceVersion precondition is checked before admission, as the API server's storage layer does.
+    if (expectedRV !== undefined && expectedRV !== current.metadata.resourceVersion) {
+      throw conflict(p.plural, p.name);
+    }
     let result: KObject;
     if (p.subresource === 'status') {
       // Writes to status change status only.
       result = { ...current, status: next.status ?? {} };
-      if (next.metadata?.resourceVersion !== undefined) expectedRV = String(next.metadata.resourceVersion);
     } else {
       // Writes to the main resource ignore status.
       const incoming: KObject = { ...next, status: current.status };
@@ -505,8 +511,6 @@ export class ApiServer {
       defaulted.kind = 'Service';
       result = defaulted;
     }
-    if (expectedRV !== undefined && expectedRV !== current.metadata.resourceVersion)
-      throw conflict(p.plural, p.name);
     if (url.searchParams.get('dryRun') === 'All')
       return withKind(
         { ...result, metadata: { ...result.metadata, resourceVersion: current.metadata.resourceVersion } },

@@ -60,7 +60,8 @@ describe('Kubernetes API conventions', () => {
 
   it('rejects an update with a stale resourceVersion (409) or none (422)', async () => {
     const created = await h.create(service('a-update'));
-    const fresh = await h.get('services', 'a-update');
+    // Once settled, the controllers write no more, so this read stays current until the update.
+    const fresh = await h.settled('a-update');
     const updated = await h.api.replaceNamespacedCustomObject({
       ...G,
       plural: 'services',

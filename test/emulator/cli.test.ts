@@ -69,6 +69,16 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
+function createService(api: CustomObjectsApi, body: KObject): Promise<unknown> {
+  return api.createNamespacedCustomObject({
+    group: 'serving.knative.dev',
+    version: 'v1',
+    namespace: 'default',
+    plural: 'services',
+    body,
+  });
+}
+
 async function waitReady(api: CustomObjectsApi, name: string, timeoutMs = 10_000): Promise<KObject> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -164,13 +174,10 @@ describe('emulator CLI', () => {
     expect(kc.getCurrentCluster()?.server).toBe(ready.api);
     expect(kc.getContextObject('emulator')?.namespace).toBe('default');
     const api = kc.makeApiClient(CustomObjectsApi);
-    await api.createNamespacedCustomObject({
-      group: 'serving.knative.dev',
-      version: 'v1',
-      namespace: 'default',
-      plural: 'services',
-      body: service('cli-hello', { traffic: [{ latestRevision: true, percent: 100, tag: 'now' }] }),
-    });
+    await createService(
+      api,
+      service('cli-hello', { traffic: [{ latestRevision: true, percent: 100, tag: 'now' }] }),
+    );
     const svc = await waitReady(api, 'cli-hello');
     expect(svc.status.url).toBe('http://cli-hello.default.example.org');
     expect(svc.status.traffic[0].url).toBe('http://now-cli-hello.default.example.org');
@@ -187,13 +194,7 @@ describe('emulator CLI', () => {
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     const api = kc.makeApiClient(CustomObjectsApi);
-    await api.createNamespacedCustomObject({
-      group: 'serving.knative.dev',
-      version: 'v1',
-      namespace: 'default',
-      plural: 'services',
-      body: service('cli-run', { image: RUN_IMAGE }),
-    });
+    await createService(api, service('cli-run', { image: RUN_IMAGE }));
     await waitReady(api, 'cli-run');
     const res = await request(ready.gateway, { headers: { host: 'cli-run.default.example.org' } });
     expect(res.statusCode).toBe(200);

@@ -82,10 +82,6 @@ export class Backends {
     return b?.state.phase === 'Ready' ? b.port : undefined;
   }
 
-  state(namespace: string, name: string): BackendState | undefined {
-    return this.backends.get(revKey(namespace, name))?.state;
-  }
-
   /** Starts the revision's backend once; later calls for the same revision do nothing. */
   ensure(rev: KObject): void {
     const key = revKey(rev.metadata.namespace, rev.metadata.name);

@@ -12,7 +12,6 @@ export const L_SERVICE_UID = 'serving.knative.dev/serviceUID';
 export const L_CONFIG = 'serving.knative.dev/configuration';
 export const L_CONFIG_UID = 'serving.knative.dev/configurationUID';
 export const L_CONFIG_GEN = 'serving.knative.dev/configurationGeneration';
-export const L_ROUTE = 'serving.knative.dev/route';
 
 type Status = 'True' | 'False' | 'Unknown';
 
@@ -77,7 +76,6 @@ export class Reconciler {
   private readonly programmed = new Map<string, KObject[]>();
   private readonly unsubscribe: () => void;
   private stopped = false;
-  paused = false;
 
   constructor(
     private readonly store: Store,
@@ -106,10 +104,6 @@ export class Reconciler {
       key,
       setTimeout(() => {
         this.queue.delete(key);
-        if (this.paused) {
-          this.enqueue(namespace, name);
-          return;
-        }
         try {
           this.reconcile(namespace, name);
         } catch (err) {

@@ -153,7 +153,8 @@ describe('Knative validation webhook', () => {
       `${DENIED}annotation value is immutable: metadata.annotations.serving.knative.dev/creator`,
     );
     const rebuilt = service('v-creator', { image: 'ghcr.io/example/hello:v2' });
-    rebuilt.metadata.resourceVersion = (await h.get('services', 'v-creator')).metadata.resourceVersion;
+    // Read once the Service has settled, so no controller write makes this resourceVersion stale (409).
+    rebuilt.metadata.resourceVersion = (await h.settled('v-creator')).metadata.resourceVersion;
     const put = await apiError(
       h.api.replaceNamespacedCustomObject({
         group: 'serving.knative.dev',

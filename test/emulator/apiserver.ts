@@ -459,7 +459,8 @@ export class ApiServer {
     if (denied) throw denied;
     defaulted.apiVersion = API_VERSION;
     defaulted.kind = 'Service';
-    defaulted.status = {};
+    // PrepareForCreate of a resource with a status subresource drops status.
+    delete defaulted.status;
     if (url.searchParams.get('dryRun') === 'All') {
       if (this.opts.store.get(p.plural, p.namespace!, obj.metadata.name)) {
         this.opts.store.create(p.plural, defaulted); // throws AlreadyExists
@@ -527,8 +528,19 @@ export class ApiServer {
       throw new ApiError(
         422,
         'Invalid',
-        `${RESOURCES[p.plural].kind}.${GROUP} "${p.name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`,
-        { name: p.name, group: GROUP, kind: RESOURCES[p.plural].kind },
+        `${p.plural}.${GROUP} "${p.name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`,
+        {
+          name: p.name,
+          group: GROUP,
+          kind: p.plural,
+          causes: [
+            {
+              reason: 'FieldValueInvalid',
+              message: 'Invalid value: 0x0: must be specified for an update',
+              field: 'metadata.resourceVersion',
+            },
+          ],
+        },
       );
     }
     send(res, 200, this.commit(p, current, raw, user, String(rv), url));

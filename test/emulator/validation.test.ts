@@ -224,7 +224,7 @@ describe('Knative defaulting', () => {
       }),
     );
     expect(forged.body.message).toBe(
-      `${DENIED}annotation value is immutable: metadata.annotations.serving.knative.dev/lastModifier`,
+      `${DENIED}invalid value: mallory: metadata.annotations.serving.knative.dev/lastModifier`,
     );
   });
 });

@@ -48,7 +48,12 @@ export function defaultService(obj: KObject, old: KObject | undefined, username:
   if (podSpec.timeoutSeconds === undefined) podSpec.timeoutSeconds = DEFAULT_TIMEOUT_SECONDS;
   if (podSpec.containerConcurrency === undefined) podSpec.containerConcurrency = 0;
 
-  if (spec.traffic === undefined || spec.traffic === null) {
+  // RouteSpec.SetDefaults: no traffic, or an empty list, follows the latest revision.
+  if (
+    spec.traffic === undefined ||
+    spec.traffic === null ||
+    (Array.isArray(spec.traffic) && spec.traffic.length === 0)
+  ) {
     spec.traffic = [{ percent: 100, latestRevision: true }];
   } else if (Array.isArray(spec.traffic)) {
     for (const t of spec.traffic) {
@@ -277,7 +282,8 @@ function validateCreatorAndModifier(old: KObject, svc: KObject): FieldErrors {
   const newA = svc.metadata?.annotations ?? {};
   if (oldA[CREATOR] !== newA[CREATOR]) errs.also(fe.generic('annotation value is immutable', CREATOR));
   if (deepEqual(old.spec, svc.spec) && oldA[LAST_MODIFIER] !== newA[LAST_MODIFIER]) {
-    errs.also(fe.generic('annotation value is immutable', LAST_MODIFIER));
+    // knative.dev/pkg words this one as an invalid value, not as an immutable annotation.
+    errs.also(fe.invalidValue(newA[LAST_MODIFIER] ?? '', LAST_MODIFIER));
   }
   return errs;
 }

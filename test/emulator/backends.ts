@@ -185,7 +185,8 @@ export class Backends {
           this.probeFor(rev, () => backend.port),
         );
         let exited = false;
-        child.on('exit', (code, signal) => {
+        // 'close' comes after stderr is drained, so the failure message keeps the process's last words.
+        child.on('close', (code, signal) => {
           exited = true;
           stopProbe();
           const exitCode = code ?? (signal ? 128 + 9 : 1);

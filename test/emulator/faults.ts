@@ -1,7 +1,7 @@
 // Fault injection: API calls answered with errors, delayed or cut off; a slower reconciler; revisions held not
 // ready. Set in-process through `Faults`, or over HTTP through the control endpoint `/emulator/faults`.
 
-import { ApiError } from './errors.ts';
+import { ApiError, conflict } from './errors.ts';
 import { isPlainObject } from './util.ts';
 
 export interface ApiFaultRule {
@@ -69,7 +69,6 @@ export class Faults {
         }
         return { ...r } as ApiFaultRule;
       });
-      this.hits.length = 0;
     }
     for (const k of ['reconcileDelayMs', 'ingressDelayMs'] as const) {
       if (input[k] !== undefined) {
@@ -82,6 +81,8 @@ export class Faults {
       if (!Array.isArray(input.stuckRevisions)) throw new Error('faults.stuckRevisions: expected a list');
       next.stuckRevisions = input.stuckRevisions.map(String);
     }
+    // Only a fully valid request takes effect; new API rules start with fresh hit counts.
+    if (input.api !== undefined) this.hits.length = 0;
     this.settings = next;
   }
 
@@ -108,10 +109,17 @@ export class Faults {
         code === 429
           ? 'Too many requests, please try again later.'
           : code === 409
-            ? 'Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again'
+            ? conflictMessage(path)
             : `Internal error occurred: injected fault (${code})`;
       return new ApiError(code, reason, message);
     }
     return undefined;
   }
+}
+
+/** The API server's conflict message, naming the object when the path names one. */
+function conflictMessage(path: string): string {
+  const m = /\/apis\/serving\.knative\.dev\/v1\/namespaces\/[^/]+\/([^/]+)\/([^/]+)/.exec(path);
+  if (m) return conflict(m[1], m[2]).message;
+  return 'Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again';
 }

@@ -193,6 +193,15 @@ describe('Knative webhook', () => {
     });
   });
 
+  describe('validation of metadata', () => {
+    it('rejects a Service name that is not a DNS-1035 label', async () => {
+      expect(await denied(h.create(service('1abc')))).toBe(
+        `not a DNS 1035 label: [${DNS1035}]: metadata.name`,
+      );
+      expect(await notFound('1abc')).toBe(404);
+    });
+  });
+
   describe('validation of the template', () => {
     it('rejects a BYO revision name without the service prefix', async () => {
       expect(await denied(h.create(service('svc', { revisionName: 'foo' })))).toBe(

@@ -5,7 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { isPlainObject, seededRandom, type KObject } from './util.ts';
+import {
+  PROGRESS_DEADLINE,
+  isPlainObject,
+  parseProgressDeadline,
+  seededRandom,
+  type KObject,
+} from './util.ts';
 
 /** The fault knobs of the built-in app, read from the container's env. Documented in the README. */
 export const KNOBS = {
@@ -66,10 +72,8 @@ export function containerEnv(rev: KObject): Record<string, string> {
 }
 
 function parseDeadline(rev: KObject, fallback: number): number {
-  const v = rev.metadata.annotations?.['serving.knative.dev/progress-deadline'];
-  const m = typeof v === 'string' ? /^(\d+)(s|m|h)$/.exec(v) : null;
-  if (!m) return fallback;
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+  const v = rev.metadata.annotations?.[PROGRESS_DEADLINE];
+  return (typeof v === 'string' ? parseProgressDeadline(v) : undefined) ?? fallback;
 }
 
 export class Backends {

@@ -8,6 +8,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { startEmulator, type Emulator, type EmulatorOptions } from './emulator.ts';
+import { condition } from './reconciler.ts';
 import type { KObject } from './util.ts';
 
 export const GROUP = 'serving.knative.dev';
@@ -88,8 +89,7 @@ export async function startHarness(options: EmulatorOptions = {}, ns = 'default'
   return h;
 }
 
-export const condition = (obj: KObject, type: string): KObject | undefined =>
-  obj.status?.conditions?.find((c: KObject) => c.type === type);
+export { condition } from './reconciler.ts';
 
 export const readyStatus = (obj: KObject): string | undefined => condition(obj, 'Ready')?.status;
 

@@ -238,11 +238,20 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
   if (!m) throw new Error(`invalid duration ${JSON.stringify(text)}: expected a number with ms, s, m or h`);
-  const n = Number(m[1]);
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
+export const PROGRESS_DEADLINE = 'serving.knative.dev/progress-deadline';
+
+/** The progress-deadline annotation in ms (whole seconds, minutes or hours), or undefined when malformed. */
+export function parseProgressDeadline(value: string): number | undefined {
+  const m = /^(\d+)(s|m|h)$/.exec(value);
+  return m ? Number(m[1]) * UNIT_MS[m[2] as 's' | 'm' | 'h'] : undefined;
 }
 
 export const DNS1035_FMT = '[a-z]([-a-z0-9]*[a-z0-9])?';

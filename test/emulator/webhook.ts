@@ -9,6 +9,8 @@ import {
   isDNS1035Label,
   isDNS1123Subdomain,
   isPlainObject,
+  parseProgressDeadline,
+  PROGRESS_DEADLINE,
   type KObject,
 } from './util.ts';
 
@@ -155,12 +157,9 @@ function validateTemplate(template: unknown, serviceName: string): FieldErrors {
 }
 
 function validateProgressDeadline(annotations: unknown): FieldErrors {
-  const key = 'serving.knative.dev/progress-deadline';
-  if (!isPlainObject(annotations) || !annotations[key]) return new FieldErrors();
-  const v = String(annotations[key]);
-  const m = /^(\d+)(s|m|h)$/.exec(v);
-  if (!m) return fe.invalidValue(v, key);
-  return new FieldErrors();
+  if (!isPlainObject(annotations) || !annotations[PROGRESS_DEADLINE]) return new FieldErrors();
+  const v = String(annotations[PROGRESS_DEADLINE]);
+  return parseProgressDeadline(v) === undefined ? fe.invalidValue(v, PROGRESS_DEADLINE) : new FieldErrors();
 }
 
 function validatePodSpec(spec: KObject): FieldErrors {

@@ -592,7 +592,6 @@ export class ApiServer {
 
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
-    let lastRV = store.resourceVersion;
     const write = (type: string, object: KObject) => {
       const out =
         asTable && type !== 'BOOKMARK' && type !== 'ERROR' ? this.table(p.plural, [object], url) : object;
@@ -624,28 +623,15 @@ export class ApiServer {
     req.on('close', close);
     res.on('close', close);
 
-    // Replay first, then live events; the subscription is taken before replay so nothing falls in between.
-    const buffered: StoreEvent[] = [];
-    let live = false;
-    cleanups.push(
-      store.subscribe((e) => {
-        if (!live) buffered.push(e);
-        else emit(e);
-      }),
-    );
     const emit = (e: StoreEvent) => {
       if (closed) return;
-      lastRV = Math.max(lastRV, e.rv);
       const ev = toWatchEvent(e);
       if (ev) write(ev[0], ev[1]);
     };
 
+    // Replay, then subscribe: both happen in this one synchronous turn, so no store event falls in between.
     if (rvParam === '' || rvParam === '0') {
       for (const o of store.list(p.plural, p.namespace, filter)) write('ADDED', withKind(o, p.plural));
-      // Events that happened while listing are already reflected; emit only newer ones.
-      const listed = store.resourceVersion;
-      live = true;
-      for (const e of buffered) if (e.rv > listed) emit(e);
     } else {
       let events: StoreEvent[];
       try {
@@ -658,11 +644,9 @@ export class ApiServer {
         }
         throw err;
       }
-      const replayedThrough = events.length ? events[events.length - 1].rv : Number(rvParam);
       for (const e of events) emit(e);
-      live = true;
-      for (const e of buffered) if (e.rv > replayedThrough) emit(e);
     }
+    cleanups.push(store.subscribe(emit));
 
     if (bookmarks) {
       const timer = setInterval(() => {
@@ -670,7 +654,8 @@ export class ApiServer {
         write('BOOKMARK', {
           kind: RESOURCES[p.plural].kind,
           apiVersion: API_VERSION,
-          metadata: { resourceVersion: String(Math.max(lastRV, store.resourceVersion)) },
+          // Every event up to the store's current resourceVersion has been delivered (or filtered out).
+          metadata: { resourceVersion: String(store.resourceVersion) },
         });
       }, this.opts.bookmarkIntervalMs);
       cleanups.push(() => clearInterval(timer));

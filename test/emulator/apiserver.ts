@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import {
   ApiError,
   API_VERSION,
+  alreadyExists,
   GROUP,
   VERSION,
   badRequest,
@@ -463,7 +464,7 @@ export class ApiServer {
     delete defaulted.status;
     if (url.searchParams.get('dryRun') === 'All') {
       if (this.opts.store.get(p.plural, p.namespace!, obj.metadata.name)) {
-        this.opts.store.create(p.plural, defaulted); // throws AlreadyExists
+        throw alreadyExists(p.plural, obj.metadata.name);
       }
       return send(res, 201, defaulted);
     }

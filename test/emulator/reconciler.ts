@@ -107,9 +107,9 @@ export class Reconciler {
         try {
           this.reconcile(namespace, name);
         } catch (err) {
-          // A conflict with a concurrent user write: try again, as a controller's workqueue would.
-          if ((err as { code?: number }).code === 409) this.enqueue(namespace, name);
-          else console.error(`emulator: reconcile ${key} failed:`, err);
+          // An object deleted mid-reconcile needs no more work; anything else is an emulator bug, so say so.
+          if ((err as { code?: number }).code !== 404)
+            console.error(`emulator: reconcile ${key} failed:`, err);
         }
       }, this.opts.delayMs()),
     );

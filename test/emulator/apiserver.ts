@@ -210,8 +210,20 @@ const withKind = (o: KObject, plural: Plural): KObject => ({
   ...o,
 });
 
+/** One API request as the server received it (control requests under /emulator/ excluded). */
+export interface RequestRecord {
+  method: string;
+  /** Path and query string. */
+  url: string;
+  /** Wall-clock milliseconds when the request arrived. */
+  at: number;
+  userAgent: string;
+}
+
 export class ApiServer {
   readonly server: Server;
+  /** Every API request received, in order: tests count requests and assert that nothing was written. */
+  readonly requests: RequestRecord[] = [];
   private readonly watches = new Set<() => void>();
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -238,6 +250,12 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const body = await readBody(req);
     if (url.pathname.startsWith('/emulator/')) return this.opts.control(req, res, body);
+    this.requests.push({
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      at: Date.now(),
+      userAgent: req.headers['user-agent'] ?? '',
+    });
 
     // client-go (kubectl) sends no bearer token over plain HTTP, so a request without one is the default user;
     // a token that is present must be one the emulator issued.

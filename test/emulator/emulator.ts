@@ -109,7 +109,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     now: () => new Date(),
   });
 
-  const control = (req: IncomingMessage, res: ServerResponse, body: string) => {
+  const control = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const reply = (code: number, value: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(value));
@@ -127,6 +127,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           return reply(400, { error: (e as Error).message });
         }
         return reply(200, faults.settings);
+      }
+    }
+    if (url.pathname === '/emulator/requests') {
+      if (req.method === 'GET') return reply(200, { requests: api.requests });
+      if (req.method === 'DELETE') {
+        api.requests.length = 0;
+        return reply(200, {});
       }
     }
     if (url.pathname === '/emulator/compact' && req.method === 'POST') {

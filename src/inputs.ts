@@ -1,0 +1,382 @@
+// Reads and validates the action's inputs. Every problem is reported with the input's name and what was expected,
+// before anything talks to the cluster.
+
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { formatDuration, parseDuration } from './duration.ts';
+
+export type Command = 'deploy' | 'promote' | 'rollback' | 'status';
+export const COMMANDS: readonly Command[] = ['deploy', 'promote', 'rollback', 'status'];
+
+export interface Step {
+  /** Percent of traffic on the candidate during this step (1..100). */
+  percent: number;
+  /** How long to hold and analyse at this percent, in ms. */
+  dwellMs: number;
+}
+
+export interface SmokeTest {
+  path: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Accepted status codes. */
+  expectStatus: number[];
+  /** A regular expression the response body must match. */
+  bodyPattern?: RegExp;
+  /** Extra attempts after a failure (a revision that just turned Ready may answer 503 once). */
+  retries: number;
+}
+
+export interface Container {
+  image?: string;
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  [key: string]: unknown;
+}
+
+export interface Template {
+  metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  spec: { containers: Container[]; [key: string]: unknown };
+}
+
+export interface Inputs {
+  command: Command;
+  service: string;
+  namespace: string;
+  /** The new image, or undefined when a manifest supplies the template. */
+  image?: string;
+  /** The template from `manifest`, when given. */
+  manifestTemplate?: Template;
+  manifestPath?: string;
+  env: { name: string; value: string }[];
+  revisionName: string;
+  /** Whether `revision-name` was given (rollback then targets it). */
+  revisionNameGiven: boolean;
+  tag: string;
+  /** Empty string: no stable tag. */
+  stableTag: string;
+  steps: Step[];
+  intervalMs: number;
+  timeoutMs: number;
+  gateway?: URL;
+  smokeTests: SmokeTest[];
+  maxErrorRate: number;
+  /** undefined: no latency limit. */
+  maxLatencyP99Ms?: number;
+  probeRps: number;
+  kubeconfig?: string;
+  context?: string;
+  dryRun: boolean;
+  /** Take a traffic split found on the Service as the baseline instead of stopping. */
+  acceptSplit: boolean;
+}
+
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
+    super(`Input '${input}': ${message}`);
+    this.name = 'InputError';
+  }
+}
+
+/** Reads one input; the runner passes them as INPUT_<NAME> (upper-cased, hyphens kept). */
+export type GetInput = (name: string) => string;
+
+export const envGetInput: GetInput = (name) =>
+  (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
+
+const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+function dnsLabel(input: string, value: string, what: string): string {
+  if (!DNS1035.test(value) || value.length > 63) {
+    throw new InputError(
+      input,
+      `"${value}" is not a valid ${what}: expected a DNS-1035 label (lower-case letters, digits and '-', ` +
+        `starting with a letter, ending with a letter or digit, at most 63 characters)`,
+    );
+  }
+  return value;
+}
+
+export function parseBoolean(input: string, value: string, fallback: boolean): boolean {
+  if (value === '') return fallback;
+  if (/^(true|yes|on|1)$/i.test(value)) return true;
+  if (/^(false|no|off|0)$/i.test(value)) return false;
+  throw new InputError(input, `"${value}" is not a boolean: expected true or false`);
+}
+
+export function parseDurationInput(input: string, value: string, fallback: string): number {
+  const text = value === '' ? fallback : value;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    throw new InputError(
+      input,
+      `"${text}" is not a duration: expected a positive number with a unit, like 30s, 5m, 1h or 1m30s`,
+    );
+  }
+  return ms;
+}
+
+function parseNumber(input: string, value: string, min: number, max: number, what: string): number {
+  const n = Number(value);
+  if (value === '' || !Number.isFinite(n) || n < min || n > max) {
+    throw new InputError(input, `"${value}" is not ${what}`);
+  }
+  return n;
+}
+
+/** `10,50,100`, `25:10m, 50, 100` (a step may carry its own dwell); 100 is appended when missing. */
+export function parseSteps(value: string, intervalMs: number): Step[] {
+  const text = value === '' ? '10,50,100' : value;
+  const parts = text
+    .split(/[,\s]+/)
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (parts.length === 0) throw new InputError('steps', 'expected a list of percents like 10,50,100');
+  const steps: Step[] = [];
+  for (const part of parts) {
+    const m = /^(\d+)%?(?::(.+))?$/.exec(part);
+    if (!m) {
+      throw new InputError('steps', `"${part}" is not a step: expected a percent (1-100), optionally with a dwell as 25:10m`);
+    }
+    const percent = Number(m[1]);
+    if (percent < 1 || percent > 100) {
+      throw new InputError('steps', `${percent} is out of range: each step must be a percent from 1 to 100`);
+    }
+    const prev = steps.at(-1);
+    if (prev && percent <= prev.percent) {
+      throw new InputError('steps', `steps must increase: ${percent} comes after ${prev.percent} in "${text}"`);
+    }
+    // A dwell on the 100% step is an explicit bake time before promotion; without one 100 promotes at once.
+    const dwellMs = m[2] !== undefined ? parseDurationInput('steps', m[2], '') : percent === 100 ? 0 : intervalMs;
+    steps.push({ percent, dwellMs });
+  }
+  if (steps.at(-1)!.percent !== 100) steps.push({ percent: 100, dwellMs: 0 });
+  return steps;
+}
+
+/** Multiline `KEY=value` lines; blank lines and `#` comments are skipped. */
+export function parseEnv(value: string): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = [];
+  for (const [i, raw] of value.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const name = eq < 0 ? '' : line.slice(0, eq).trim();
+    if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) {
+      throw new InputError('env', `line ${i + 1} "${line}" is not KEY=value with a valid variable name`);
+    }
+    const existing = out.findIndex((e) => e.name === name);
+    const entry = { name, value: line.slice(eq + 1) };
+    if (existing >= 0) out[existing] = entry;
+    else out.push(entry);
+  }
+  return out;
+}
+
+export function parseSmokeTests(value: string, smokePath: string): SmokeTest[] {
+  const path = smokePath === '' ? '/' : smokePath;
+  if (!path.startsWith('/')) throw new InputError('smoke-path', `"${path}" must start with '/'`);
+  const fallback: SmokeTest = { path, method: 'GET', headers: {}, expectStatus: [200], retries: 2 };
+  if (value === '') return [fallback];
+  let doc: unknown;
+  try {
+    doc = parseYaml(value);
+  } catch (e) {
+    throw new InputError('smoke-tests', `is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (!Array.isArray(doc) || doc.length === 0) {
+    throw new InputError('smoke-tests', 'expected a YAML list of tests, each with at least a path');
+  }
+  return doc.map((item, i): SmokeTest => {
+    const where = `smoke-tests[${i}]`;
+    if (typeof item === 'string') item = { path: item };
+    if (typeof item !== 'object' || item === null) throw new InputError('smoke-tests', `${where} is not a map`);
+    const t = item as Record<string, unknown>;
+    const known = ['path', 'method', 'headers', 'body', 'status', 'expect-status', 'body-pattern', 'retries'];
+    for (const k of Object.keys(t)) {
+      if (!known.includes(k)) {
+        throw new InputError('smoke-tests', `${where} has unknown key "${k}": expected ${known.join(', ')}`);
+      }
+    }
+    if (typeof t.path !== 'string' || !t.path.startsWith('/')) {
+      throw new InputError('smoke-tests', `${where}.path must be a string starting with '/'`);
+    }
+    const method = t.method === undefined ? 'GET' : String(t.method).toUpperCase();
+    if (!/^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/.test(method)) {
+      throw new InputError('smoke-tests', `${where}.method "${method}" is not an HTTP method`);
+    }
+    const headers: Record<string, string> = {};
+    if (t.headers !== undefined) {
+      if (typeof t.headers !== 'object' || t.headers === null || Array.isArray(t.headers)) {
+        throw new InputError('smoke-tests', `${where}.headers must be a map of header names to values`);
+      }
+      for (const [k, v] of Object.entries(t.headers)) headers[k.toLowerCase()] = String(v);
+    }
+    const statusRaw = t['expect-status'] ?? t.status ?? 200;
+    const expectStatus = (Array.isArray(statusRaw) ? statusRaw : [statusRaw]).map((s) => Number(s));
+    if (expectStatus.some((s) => !Number.isInteger(s) || s < 100 || s > 599)) {
+      throw new InputError('smoke-tests', `${where}.status must be an HTTP status code or a list of them`);
+    }
+    let bodyPattern: RegExp | undefined;
+    if (t['body-pattern'] !== undefined) {
+      try {
+        bodyPattern = new RegExp(String(t['body-pattern']));
+      } catch (e) {
+        throw new InputError('smoke-tests', `${where}.body-pattern is not a regular expression: ${(e as Error).message}`);
+      }
+    }
+    const retries = t.retries === undefined ? 2 : Number(t.retries);
+    if (!Number.isInteger(retries) || retries < 0 || retries > 20) {
+      throw new InputError('smoke-tests', `${where}.retries must be a whole number from 0 to 20`);
+    }
+    const body = t.body === undefined ? undefined : typeof t.body === 'string' ? t.body : JSON.stringify(t.body);
+    return { path: t.path, method, headers, body, expectStatus, bodyPattern, retries };
+  });
+}
+
+/** Reads a Knative Service manifest and returns its template; `traffic` in it is ignored. */
+export function readManifest(path: string, service: string, read = (p: string) => readFileSync(p, 'utf8')): Template {
+  let text: string;
+  try {
+    text = read(path);
+  } catch (e) {
+    throw new InputError('manifest', `cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const docs = parseAllDocuments(text).filter((d) => d.contents !== null);
+  const errors = docs.flatMap((d) => d.errors);
+  if (errors.length) throw new InputError('manifest', `"${path}" is not valid YAML: ${errors[0]!.message.split('\n')[0]}`);
+  const objects = docs.map((d) => d.toJS() as Record<string, unknown>);
+  const isService = (o: Record<string, unknown>) =>
+    o && typeof o === 'object' && o.kind === 'Service' && o.apiVersion === 'serving.knative.dev/v1';
+  const services = objects.filter(isService);
+  if (services.length !== 1) {
+    const found = objects.map((o) => `${String(o?.apiVersion)} ${String(o?.kind)}`).join(', ') || 'nothing';
+    throw new InputError(
+      'manifest',
+      `"${path}" must hold exactly one Knative Service (apiVersion serving.knative.dev/v1, kind Service); found ${found}`,
+    );
+  }
+  const svc = services[0]!;
+  const name = (svc.metadata as { name?: string } | undefined)?.name;
+  if (name !== undefined && name !== service) {
+    throw new InputError('manifest', `"${path}" describes Service "${name}" but input 'service' is "${service}"`);
+  }
+  const template = (svc.spec as { template?: Template } | undefined)?.template;
+  const containers = template?.spec?.containers;
+  if (!Array.isArray(containers) || containers.length === 0 || !containers.every((c) => typeof c?.image === 'string')) {
+    throw new InputError('manifest', `"${path}" needs spec.template.spec.containers with an image`);
+  }
+  return template!;
+}
+
+export interface ParseContext {
+  /** The commit, for the default revision name. */
+  sha: string;
+  readFile?: (path: string) => string;
+}
+
+export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
+  const commandText = get('command') || 'deploy';
+  if (!COMMANDS.includes(commandText as Command)) {
+    throw new InputError('command', `"${commandText}" is not a command: expected one of ${COMMANDS.join(', ')}`);
+  }
+  const command = commandText as Command;
+
+  const service = get('service');
+  if (service === '') throw new InputError('service', 'is required: the name of the Knative Service');
+  dnsLabel('service', service, 'Service name');
+  const namespace = get('namespace') || 'default';
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) {
+    throw new InputError('namespace', `"${namespace}" is not a valid namespace name (a DNS-1123 label)`);
+  }
+
+  const image = get('image') || undefined;
+  const manifestPath = get('manifest') || undefined;
+  if (image && manifestPath) {
+    throw new InputError('image', "give either 'image' or 'manifest', not both");
+  }
+  if (command === 'deploy' && !image && !manifestPath) {
+    throw new InputError('image', "is required for command 'deploy' (or give 'manifest': a Knative Service YAML file)");
+  }
+  if (image !== undefined && /\s/.test(image)) {
+    throw new InputError('image', `"${image}" is not an image reference (it contains whitespace)`);
+  }
+  const manifestTemplate = manifestPath ? readManifest(manifestPath, service, ctx.readFile) : undefined;
+
+  const revisionNameGiven = get('revision-name') !== '';
+  const sha = ctx.sha.slice(0, 7).toLowerCase();
+  if (!revisionNameGiven && command === 'deploy' && !/^[0-9a-f]{7}$/.test(sha)) {
+    throw new InputError('revision-name', 'is required when the commit sha (GITHUB_SHA) is not available');
+  }
+  const revisionName = get('revision-name') || `${service}-${sha}`;
+  dnsLabel('revision-name', revisionName, 'revision name');
+  if (!revisionName.startsWith(`${service}-`) || revisionName === `${service}-`) {
+    throw new InputError('revision-name', `"${revisionName}" must start with the service name and a dash: "${service}-"`);
+  }
+
+  const tag = dnsLabel('tag', get('tag') || 'latest', 'tag');
+  // The runner fills in action.yml's default (`stable`) when the input is absent, so an empty value is the
+  // user's explicit `stable-tag: ''`: no stable tag.
+  const stableTag = get('stable-tag');
+  if (stableTag !== '') dnsLabel('stable-tag', stableTag, 'tag');
+  if (stableTag !== '' && stableTag === tag) {
+    throw new InputError('stable-tag', `"${stableTag}" is also the candidate 'tag': they must differ`);
+  }
+
+  const intervalMs = parseDurationInput('interval', get('interval'), '1m');
+  const steps = parseSteps(get('steps'), intervalMs);
+  const timeoutMs = parseDurationInput('timeout', get('timeout'), '5m');
+
+  let gateway: URL | undefined;
+  const gatewayText = get('gateway');
+  if (gatewayText) {
+    try {
+      gateway = new URL(gatewayText);
+    } catch {
+      throw new InputError('gateway', `"${gatewayText}" is not a URL: expected a base URL like http://10.0.0.1 or https://gw.example.com`);
+    }
+    if (gateway.protocol !== 'http:' && gateway.protocol !== 'https:') {
+      throw new InputError('gateway', `"${gatewayText}" must be an http:// or https:// URL`);
+    }
+  }
+
+  const smokeTests = parseSmokeTests(get('smoke-tests'), get('smoke-path'));
+  const maxErrorRate = parseNumber('max-error-rate', get('max-error-rate') || '0.01', 0, 1, 'a fraction from 0 to 1, like 0.01 for 1%');
+  const p99Text = get('max-latency-p99');
+  const maxLatencyP99Ms =
+    p99Text === '' || p99Text === 'off' ? undefined : parseNumber('max-latency-p99', p99Text.replace(/ms$/, ''), 1, 3_600_000, 'a latency in milliseconds, like 500');
+  const probeRps = parseNumber('probe-rps', get('probe-rps') || '10', 0, 1000, 'a request rate from 0 to 1000 per second');
+
+  return {
+    command,
+    service,
+    namespace,
+    image,
+    manifestTemplate,
+    manifestPath,
+    env: parseEnv(get('env')),
+    revisionName,
+    revisionNameGiven,
+    tag,
+    stableTag,
+    steps,
+    intervalMs,
+    timeoutMs,
+    gateway,
+    smokeTests,
+    maxErrorRate,
+    maxLatencyP99Ms,
+    probeRps,
+    kubeconfig: get('kubeconfig') || undefined,
+    context: get('context') || undefined,
+    dryRun: parseBoolean('dry-run', get('dry-run'), false),
+    acceptSplit: parseBoolean('accept-split', get('accept-split'), false),
+  };
+}
+
+export function describeSteps(steps: Step[]): string {
+  return steps.map((s) => (s.dwellMs ? `${s.percent}% for ${formatDuration(s.dwellMs)}` : `${s.percent}%`)).join(' → ');
+}

@@ -1,0 +1,79 @@
+// The parts of Knative Serving v1 objects the action reads and writes.
+
+import type { Template } from '../inputs.ts';
+
+export const GROUP = 'serving.knative.dev';
+export const VERSION = 'v1';
+
+export interface TrafficTarget {
+  tag?: string;
+  revisionName?: string;
+  latestRevision?: boolean;
+  percent?: number;
+  url?: string;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  resourceVersion?: string;
+  generation?: number;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+}
+
+export interface Service {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: { template: Template; traffic?: TrafficTarget[] };
+  status?: {
+    observedGeneration?: number;
+    conditions?: Condition[];
+    latestCreatedRevisionName?: string;
+    latestReadyRevisionName?: string;
+    url?: string;
+    traffic?: TrafficTarget[];
+  };
+}
+
+export interface Revision {
+  metadata: ObjectMeta;
+  spec: Template['spec'];
+  status?: { observedGeneration?: number; conditions?: Condition[] };
+}
+
+export function condition(obj: { status?: { conditions?: Condition[] } }, type: string): Condition | undefined {
+  return obj.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Where the Service's traffic goes now, by revision (duplicate entries summed), from `status.traffic`. */
+export function resolvedPercents(svc: Service): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of svc.status?.traffic ?? []) {
+    if (!t.revisionName || !t.percent) continue;
+    out.set(t.revisionName, (out.get(t.revisionName) ?? 0) + t.percent);
+  }
+  return out;
+}
+
+/** The host a tag gets: `<tag>-<service>.<namespace>.<domain>`, taken from the Service's own URL. */
+export function tagUrl(svc: Service, tag: string): string | undefined {
+  const fromStatus = svc.status?.traffic?.find((t) => t.tag === tag)?.url;
+  if (fromStatus) return fromStatus;
+  const url = svc.status?.url;
+  if (!url) return undefined;
+  const u = new URL(url);
+  u.hostname = `${tag}-${u.hostname}`;
+  return u.toString().replace(/\/$/, '');
+}

@@ -1,0 +1,555 @@
+// The action's I/O shell: reads inputs, observes the Service, asks the planner what to do, does it, reports.
+
+import * as core from '@actions/core';
+import { stringify } from 'yaml';
+import { formatDuration } from './duration.ts';
+import { closeAgent, type RouteTarget } from './health/http.ts';
+import { judge, type Sample } from './health/judge.ts';
+import { Prober } from './health/probe.ts';
+import { runSmokeTests } from './health/smoke.ts';
+import { describeSteps, envGetInput, InputError, parseInputs, type Inputs } from './inputs.ts';
+import { AbortedError, KnativeClient, KubeError, loadKubeConfig, TimeoutError } from './knative/client.ts';
+import { condition, resolvedPercents, tagUrl, type Service } from './knative/types.ts';
+import {
+  afterHold,
+  afterSmoke,
+  describeBaseline,
+  holdCurrent,
+  patchFor,
+  PlanError,
+  planDeploy,
+  planRollback,
+  promote,
+  rollback,
+  type Next,
+  type ServicePatch,
+} from './rollout/planner.ts';
+import { decodeState, STATE_ANNOTATION, stableOf, type RolloutState } from './rollout/state.ts';
+import { describePercents, samePercents, wantedPercents } from './rollout/traffic.ts';
+import { logTable, markdownSummary, newReport, type RunReport, type Status } from './report/report.ts';
+
+export interface RunOptions {
+  /** Aborts the run (the runner's SIGINT/SIGTERM); an in-between traffic split is rolled back first. */
+  signal?: AbortSignal;
+  now?: () => number;
+  /** How often the probe evidence is judged during a dwell. */
+  judgeEveryMs?: number;
+}
+
+class RolloutFailed extends Error {
+  override name = 'RolloutFailed';
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortedError());
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new AbortedError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** Masks the kubeconfig's credentials (the whole text is not registered: a multi-line secret masks nothing). */
+function maskKubeconfig(text: string): void {
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(token|client-key-data|client-certificate-data|password|id-token|refresh-token)\s*:\s*(.+)$/.exec(line);
+    if (m) core.setSecret(m[2]!.trim().replace(/^["']|["']$/g, ''));
+  }
+}
+
+export async function run(opts: RunOptions = {}): Promise<void> {
+  const now = opts.now ?? Date.now;
+  const runUrl =
+    process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY
+      ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
+      : undefined;
+  let inputs: Inputs;
+  try {
+    const kubeconfigRaw = envGetInput('kubeconfig');
+    if (kubeconfigRaw) maskKubeconfig(kubeconfigRaw);
+    inputs = parseInputs(envGetInput, { sha: process.env.GITHUB_SHA ?? '' });
+  } catch (e) {
+    core.setFailed((e as Error).message);
+    return;
+  }
+  const report = newReport(inputs.command, inputs.service, inputs.namespace, now());
+  let client: KnativeClient;
+  try {
+    client = new KnativeClient(loadKubeConfig(inputs.kubeconfig, inputs.context), inputs.namespace);
+  } catch (e) {
+    core.setFailed((e as Error).message);
+    return;
+  }
+  const shell = new Shell(inputs, client, report, { ...opts, now, runUrl });
+  try {
+    await shell.execute();
+  } catch (e) {
+    const err = e as Error;
+    report.message ||= err.message;
+    core.setFailed(err instanceof InputError || err instanceof PlanError || err instanceof RolloutFailed ? err.message : `${err.message}`);
+    if (!(err instanceof InputError || err instanceof PlanError || err instanceof RolloutFailed || err instanceof KubeError)) {
+      core.debug(err.stack ?? '');
+    }
+  } finally {
+    await shell.finish();
+    await closeAgent();
+  }
+}
+
+class Shell {
+  private service?: Service;
+  private readonly signal?: AbortSignal;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly inputs: Inputs,
+    private readonly client: KnativeClient,
+    private readonly report: RunReport,
+    private readonly opts: RunOptions & { now: () => number; runUrl?: string },
+  ) {
+    this.signal = opts.signal;
+    this.now = opts.now;
+  }
+
+  private date(): Date {
+    return new Date(this.now());
+  }
+
+  async execute(): Promise<void> {
+    const { inputs } = this;
+    const svc = await this.client.getService(inputs.service);
+    if (!svc) {
+      throw new InputError(
+        'service',
+        `Service "${inputs.service}" not found in namespace "${inputs.namespace}": create it first (kubectl apply) or check 'namespace'`,
+      );
+    }
+    this.service = svc;
+    switch (inputs.command) {
+      case 'deploy':
+        return this.deploy(svc);
+      case 'promote':
+        return this.promoteCommand(svc);
+      case 'rollback':
+        return this.rollbackCommand(svc);
+      case 'status':
+        return this.statusCommand(svc);
+    }
+  }
+
+  private stateOf(svc: Service): RolloutState | undefined {
+    const { state, problem } = decodeState(svc.metadata.annotations?.[STATE_ANNOTATION]);
+    if (problem) core.warning(problem);
+    return state;
+  }
+
+  // ---- deploy ------------------------------------------------------------------------------------------------
+
+  private async deploy(svc: Service): Promise<void> {
+    const { inputs } = this;
+    const state = this.stateOf(svc);
+    const baselineGuess = resolvedPercents(svc);
+    const single = baselineGuess.size === 1 ? [...baselineGuess.keys()][0] : undefined;
+    const stableRevision = single ? await this.client.getRevision(single) : undefined;
+    let plan = planDeploy({ service: svc, state, stableRevision, now: this.date(), run: this.opts.runUrl }, inputs);
+
+    core.startGroup(`Plan: ${inputs.namespace}/${inputs.service}`);
+    core.info(`Traffic now: ${describePercents(baselineGuess)}`);
+    core.info(`Steps: ${describeSteps(inputs.steps)}`);
+    core.info(
+      `Limits: error rate ≤ ${(inputs.maxErrorRate * 100).toFixed(1)}%` +
+        (inputs.maxLatencyP99Ms !== undefined ? `, p99 ≤ ${inputs.maxLatencyP99Ms} ms` : ', p99 not limited') +
+        `; probes at ${inputs.probeRps} req/s`,
+    );
+    core.endGroup();
+
+    if (plan.kind === 'unchanged') {
+      core.info(`Nothing to deploy: ${plan.reason}.`);
+      this.report.stable = plan.stable;
+      this.report.candidate = inputs.revisionName;
+      return this.done('unchanged', `Nothing to deploy: ${plan.reason}.`, svc);
+    }
+    if (inputs.dryRun) {
+      const patch = plan.kind === 'start' ? plan.patch : patchFor(svc, plan.state);
+      return this.dryRun(svc, patch, plan.state);
+    }
+
+    let current: RolloutState;
+    if (plan.kind === 'start') {
+      core.startGroup(`Deploy ${inputs.revisionName} at 0% under tag "${inputs.tag}"`);
+      if (plan.superseded) core.warning(`A rollout of ${plan.superseded} was in progress: it is superseded and gets no traffic.`);
+      const written = await this.client.update(inputs.service, (fresh) => {
+        plan = planDeploy({ service: fresh, state: this.stateOf(fresh), stableRevision, now: this.date(), run: this.opts.runUrl }, inputs);
+        if (plan.kind !== 'start') throw new PlanError(`the Service changed while deploying: ${plan.kind}`);
+        return { patch: plan.patch, result: plan.state };
+      });
+      current = written.result;
+      this.service = written.service;
+      core.info(`Wrote template ${inputs.revisionName}; stable ${describeBaseline(current.baseline)} stays pinned by name.`);
+      this.mark(0);
+    } else {
+      current = plan.state;
+      core.startGroup(`Resume rollout of ${current.candidate} (phase ${current.phase}, ${current.percent}%)`);
+      core.info(`Found the rollout's state on the Service, written by ${current.run ?? 'an earlier run'}.`);
+      this.mark(current.percent);
+    }
+    this.report.candidate = current.candidate;
+    this.report.stable = stableOf(current);
+    core.endGroup();
+
+    try {
+      await this.runRollout(current);
+    } catch (e) {
+      if (e instanceof AbortedError) {
+        return this.emergencyRollback('the run was cancelled');
+      }
+      if (e instanceof RolloutFailed) throw e;
+      // Anything unexpected mid-rollout: put traffic back on the stable revision before reporting.
+      await this.emergencyRollback(`unexpected error: ${(e as Error).message}`);
+      throw e;
+    }
+  }
+
+  private readyCheck(candidate: string, tag: string, minGeneration: number) {
+    return (svc: Service): Service | undefined => {
+      const failedRev = svc.status?.latestCreatedRevisionName === candidate ? condition(svc, 'ConfigurationsReady') : undefined;
+      if (failedRev?.status === 'False') {
+        throw new RolloutFailed(`revision ${candidate} failed: ${failedRev.message ?? failedRev.reason ?? 'not ready'}`);
+      }
+      const ready = condition(svc, 'Ready');
+      if (ready?.status === 'False' && ready.reason === 'RevisionNameTaken') {
+        throw new RolloutFailed(`revision ${candidate} cannot be created: ${ready.message}`);
+      }
+      if ((svc.status?.observedGeneration ?? 0) < minGeneration) return undefined;
+      const target = svc.status?.traffic?.find((t) => t.tag === tag);
+      return target?.revisionName === candidate ? svc : undefined;
+    };
+  }
+
+  private async runRollout(start: RolloutState): Promise<void> {
+    const { inputs } = this;
+    let state = start;
+    let next: Next;
+
+    if (state.phase === 'deploying') {
+      core.startGroup(`Wait for ${state.candidate} to become Ready (timeout ${formatDuration(inputs.timeoutMs)})`);
+      const began = this.now();
+      try {
+        this.service = await this.client.waitForService(
+          inputs.service,
+          this.readyCheck(state.candidate, state.tag, this.service?.metadata.generation ?? 0),
+          { timeoutMs: inputs.timeoutMs, signal: this.signal },
+        );
+      } catch (e) {
+        if (e instanceof TimeoutError || e instanceof RolloutFailed) {
+          const reason =
+            e instanceof TimeoutError
+              ? `revision ${state.candidate} did not become Ready within ${formatDuration(inputs.timeoutMs)}${this.whyNotReady(e)}`
+              : e.message;
+          this.report.steps.push({ label: 'ready', percent: 0, startedAt: began, endedAt: this.now(), verdict: 'fail', detail: reason });
+          core.endGroup();
+          const back = rollback(state, reason, this.date());
+          await this.apply(back);
+          const message = `${reason}. No user traffic reached it; traffic stays on ${describeBaseline(state.baseline)}.`;
+          this.done('rolled-back', message, this.service!, back.state);
+          throw new RolloutFailed(message);
+        }
+        throw e;
+      }
+      core.info(`✔ ${state.candidate} is Ready after ${formatDuration(this.now() - began)}; tag "${state.tag}" resolves to it.`);
+      this.report.steps.push({ label: 'ready', percent: 0, startedAt: began, endedAt: this.now(), verdict: 'pass', detail: `Ready in ${formatDuration(this.now() - began)}` });
+      core.endGroup();
+
+      const url = tagUrl(this.service, state.tag)!;
+      core.startGroup(`Smoke test ${url}${inputs.gateway ? ` via ${inputs.gateway.origin}` : ''}`);
+      const smokeBegan = this.now();
+      const results = await runSmokeTests({ url, gateway: inputs.gateway }, inputs.smokeTests, { signal: this.signal });
+      if (this.signal?.aborted) throw new AbortedError();
+      for (const r of results) {
+        const line = `${r.test.method} ${r.test.path}: ${r.detail}${r.attempts > 1 ? ` (attempt ${r.attempts})` : ''}`;
+        if (r.pass) core.info(`✔ ${line}`);
+        else core.error(`✘ ${line}`);
+      }
+      const failed = results.find((r) => !r.pass);
+      const detail = failed
+        ? `${failed.test.method} ${failed.test.path}: ${failed.detail}`
+        : `${results.length} passed`;
+      this.report.steps.push({ label: 'smoke', percent: 0, startedAt: smokeBegan, endedAt: this.now(), verdict: failed ? 'fail' : 'pass', detail });
+      core.endGroup();
+      next = afterSmoke(state, failed ? { pass: false, detail } : { pass: true, detail }, this.date());
+    } else if (state.phase === 'stepping') {
+      next = { kind: 'set-step', state, step: state.steps[state.step]! };
+    } else {
+      return;
+    }
+
+    for (;;) {
+      state = next.state;
+      switch (next.kind) {
+        case 'set-step': {
+          core.startGroup(`Step ${state.step + 1}/${state.steps.length}: ${next.step.percent}% to ${state.candidate}`);
+          await this.apply(next);
+          core.info(`Traffic: ${describePercents(resolvedPercents(this.service!))}`);
+          next = holdCurrent({ ...state, stepStartedAt: new Date(this.now()).toISOString() }, this.date());
+          break;
+        }
+        case 'hold': {
+          const verdict = await this.hold(state, next.step.percent, next.untilMs);
+          core.endGroup();
+          next = afterHold(state, verdict, this.date());
+          break;
+        }
+        case 'promote': {
+          core.startGroup(`Promote ${state.candidate} to 100%`);
+          await this.apply(next);
+          core.info(`✔ ${state.candidate} is the stable revision${state.stableTag ? ` (tag "${state.stableTag}")` : ''}.`);
+          core.endGroup();
+          this.report.stable = state.candidate;
+          return this.done('promoted', `Promoted ${state.candidate} to 100% of traffic.`, this.service!, state);
+        }
+        case 'rollback': {
+          core.startGroup(`Roll back to ${describeBaseline(state.baseline)}`);
+          await this.apply(next);
+          core.endGroup();
+          this.done('rolled-back', `Rolled back ${state.candidate}: ${next.reason}. Traffic is on ${describeBaseline(state.baseline)}.`, this.service!, state);
+          throw new RolloutFailed(`Rolled back ${state.candidate}: ${next.reason}. Traffic is back on ${describeBaseline(state.baseline)}.`);
+        }
+        case 'done':
+          return;
+      }
+    }
+  }
+
+  private whyNotReady(e: TimeoutError): string {
+    const last = (e as TimeoutError & { last?: Service }).last;
+    const c = last ? condition(last, 'ConfigurationsReady') ?? condition(last, 'Ready') : undefined;
+    return c?.message ? ` (${c.reason ?? c.status}: ${c.message})` : '';
+  }
+
+  /** Probes candidate and stable during the dwell; judges as evidence comes in. */
+  private async hold(state: RolloutState, percent: number, untilMs: number): Promise<{ pass: boolean; detail: string }> {
+    const { inputs } = this;
+    const svc = this.service!;
+    const path = inputs.smokeTests[0]?.path ?? '/';
+    const candidateTarget: RouteTarget = { url: tagUrl(svc, state.tag)!, gateway: inputs.gateway };
+    const stableUrl = state.stableTag ? tagUrl(svc, state.stableTag) : undefined;
+    const cand = new Prober(candidateTarget, { path, rps: inputs.probeRps }).start();
+    const stable = stableUrl ? new Prober({ url: stableUrl, gateway: inputs.gateway }, { path, rps: inputs.probeRps }).start() : undefined;
+    const began = this.now();
+    const limits = { maxErrorRate: inputs.maxErrorRate, maxLatencyP99Ms: inputs.maxLatencyP99Ms };
+    core.info(`Holding ${formatDuration(Math.max(0, untilMs - began))}, probing ${candidateTarget.url}${stableUrl ? ` and ${stableUrl}` : ''} at ${inputs.probeRps} req/s each`);
+    let verdict: { pass: boolean; detail: string } | undefined;
+    try {
+      for (;;) {
+        const left = untilMs - this.now();
+        await sleep(Math.max(0, Math.min(left, this.opts.judgeEveryMs ?? 250)), this.signal);
+        const final = this.now() >= untilMs;
+        const j = judge(cand.sample, stable?.sample, limits, final);
+        if (j.decision === 'fail') {
+          verdict = { pass: false, detail: j.detail };
+          break;
+        }
+        if (j.decision === 'pass') {
+          verdict = { pass: true, detail: j.detail };
+          break;
+        }
+      }
+    } finally {
+      const c: Sample = cand.stop();
+      const s = stable?.stop();
+      this.report.steps.push({
+        label: `step ${state.step + 1}`,
+        percent,
+        startedAt: began,
+        endedAt: this.now(),
+        candidate: { ...c, latencies: [...c.latencies] },
+        stable: s ? { ...s, latencies: [...s.latencies] } : undefined,
+        verdict: verdict ? (verdict.pass ? 'pass' : 'fail') : 'skipped',
+        detail: verdict?.detail ?? 'cancelled',
+      });
+    }
+    if (verdict.pass) core.info(`✔ ${percent}% healthy after ${formatDuration(this.now() - began)}: ${verdict.detail}`);
+    else core.error(`✘ ${percent}% unhealthy after ${formatDuration(this.now() - began)}: ${verdict.detail}`);
+    return verdict;
+  }
+
+  /** Writes the state's traffic (recomputed on a 409) and waits until the route reports it. */
+  private async apply(next: Next, waitMs = this.inputs.timeoutMs): Promise<void> {
+    const { inputs } = this;
+    const written = await this.client.update(inputs.service, (fresh) => {
+      const patch = patchFor(fresh, next.state);
+      return { patch, result: patch };
+    });
+    this.service = written.service;
+    this.mark(next.state.phase === 'promoted' ? 100 : next.state.phase === 'rolled-back' ? 0 : next.state.percent);
+    const generation = written.service.metadata.generation ?? 0;
+    const wanted = wantedPercents(written.result.spec.traffic, written.service.status?.latestReadyRevisionName);
+    try {
+      this.service = await this.client.waitForService(
+        inputs.service,
+        (svc) => {
+          if ((svc.status?.observedGeneration ?? 0) < generation) return undefined;
+          const w = wantedPercents(written.result.spec.traffic, svc.status?.latestReadyRevisionName);
+          return samePercents(resolvedPercents(svc), w) && condition(svc, 'RoutesReady')?.status === 'True' ? svc : undefined;
+        },
+        { timeoutMs: waitMs, signal: next.kind === 'rollback' ? undefined : this.signal },
+      );
+    } catch (e) {
+      if (e instanceof TimeoutError) {
+        const last = (e as TimeoutError & { last?: Service }).last;
+        const rr = last ? condition(last, 'RoutesReady') : undefined;
+        throw new RolloutFailed(
+          `the route did not report ${describePercents(wanted)} within ${formatDuration(waitMs)}` +
+            (rr?.message ? ` (${rr.reason}: ${rr.message})` : ''),
+        );
+      }
+      throw e;
+    }
+  }
+
+  private mark(percent: number): void {
+    this.report.timeline.push({ at: this.now(), percent });
+  }
+
+  /** Cancellation or an unexpected error mid-rollout: stable back at 100% within seconds, then say so. */
+  private async emergencyRollback(reason: string): Promise<void> {
+    const svc = await this.client.getService(this.inputs.service).catch(() => undefined);
+    const state = svc ? this.stateOf(svc) : undefined;
+    if (!svc || !state || (state.phase !== 'stepping' && state.phase !== 'deploying')) {
+      throw new RolloutFailed(`Stopped: ${reason}.`);
+    }
+    const next = rollback(state, reason, this.date());
+    try {
+      await this.apply(next, 5000);
+      core.error(`Stopped (${reason}): rolled back to ${describeBaseline(state.baseline)}.`);
+    } catch (e) {
+      core.error(`Stopped (${reason}); the rollback was written but not confirmed: ${(e as Error).message}`);
+    }
+    this.done('rolled-back', `Stopped (${reason}): rolled back to ${describeBaseline(state.baseline)}.`, this.service ?? svc, next.state);
+    throw new RolloutFailed(`Stopped (${reason}): traffic is back on ${describeBaseline(state.baseline)}.`);
+  }
+
+  // ---- promote, rollback, status ----------------------------------------------------------------------------
+
+  private async promoteCommand(svc: Service): Promise<void> {
+    const state = this.stateOf(svc);
+    if (!state || (state.phase !== 'deploying' && state.phase !== 'stepping')) {
+      if (state?.phase === 'promoted') {
+        this.report.candidate = state.candidate;
+        this.report.stable = state.candidate;
+        return this.done('unchanged', `${state.candidate} is already promoted.`, svc, state);
+      }
+      throw new PlanError(
+        `no rollout in progress on Service "${svc.metadata.name}"` +
+          (state ? ` (the last one, of ${state.candidate}, ended ${state.phase})` : '') +
+          ': nothing to promote. Run command deploy first',
+      );
+    }
+    this.report.candidate = state.candidate;
+    this.report.stable = stableOf(state);
+    const next = promote(state, this.date(), 'promoted by command');
+    if (this.inputs.dryRun) return this.dryRun(svc, patchFor(svc, next.state), next.state);
+    const rev = await this.client.getRevision(state.candidate);
+    const ready = rev ? condition(rev, 'Ready') : undefined;
+    if (ready?.status !== 'True') {
+      throw new PlanError(`revision ${state.candidate} is not Ready (${ready?.reason ?? 'not found'}): it cannot take 100% of traffic`);
+    }
+    core.startGroup(`Promote ${state.candidate} to 100%`);
+    await this.apply(next);
+    core.endGroup();
+    this.report.stable = state.candidate;
+    this.done('promoted', `Promoted ${state.candidate} to 100% of traffic by command.`, this.service!, next.state);
+  }
+
+  private async rollbackCommand(svc: Service): Promise<void> {
+    const { inputs } = this;
+    const state = this.stateOf(svc);
+    let target: string | undefined;
+    if (inputs.revisionNameGiven) {
+      target = inputs.revisionName;
+      const rev = await this.client.getRevision(target);
+      if (!rev || rev.metadata.labels?.['serving.knative.dev/service'] !== inputs.service) {
+        throw new InputError('revision-name', `revision "${target}" of Service "${inputs.service}" not found in namespace "${inputs.namespace}"`);
+      }
+      if (condition(rev, 'Ready')?.status !== 'True') {
+        throw new InputError('revision-name', `revision "${target}" is not Ready, so it cannot take 100% of traffic`);
+      }
+    }
+    const plan = planRollback(svc, state, target, { tag: inputs.tag, stableTag: inputs.stableTag }, this.date());
+    this.report.candidate = state?.candidate;
+    this.report.stable = plan.target;
+    if (inputs.dryRun) return this.dryRun(svc, plan.patch, plan.state);
+    core.startGroup(`Roll back to ${describeBaseline(plan.state.baseline)}`);
+    await this.apply({ kind: 'rollback', state: plan.state, reason: 'rollback command' });
+    core.endGroup();
+    this.done('rolled-back', `Rolled back: traffic is on ${describeBaseline(plan.state.baseline)}.`, this.service!, plan.state);
+  }
+
+  private statusCommand(svc: Service): void {
+    const state = this.stateOf(svc);
+    const status: Status = !state
+      ? 'unchanged'
+      : state.phase === 'promoted'
+        ? 'promoted'
+        : state.phase === 'rolled-back'
+          ? 'rolled-back'
+          : 'progressing';
+    this.report.candidate = state?.candidate;
+    this.report.stable = state ? (state.phase === 'promoted' ? state.candidate : stableOf(state)) : [...resolvedPercents(svc).keys()][0];
+    if (state) {
+      core.startGroup('Rollout history');
+      for (const d of state.history) core.info(`${d.at}  ${d.action.padEnd(10)} ${String(d.percent).padStart(3)}%  ${d.verdict ?? ''} ${d.detail ?? ''}`);
+      core.endGroup();
+    }
+    this.done(status, state ? `Rollout of ${state.candidate}: ${state.phase} at ${state.percent}%.` : 'No rollout recorded on this Service.', svc, state);
+  }
+
+  private dryRun(svc: Service, patch: ServicePatch, state: RolloutState): void {
+    core.startGroup('Dry run: the merge patch that would be sent');
+    const { [STATE_ANNOTATION]: _s, ...rest } = patch.metadata.annotations;
+    core.info(stringify({ ...patch, metadata: { ...patch.metadata, annotations: { ...rest, [STATE_ANNOTATION]: '<rollout state>' } } }));
+    core.info(`Rollout state: ${JSON.stringify({ ...state, history: undefined })}`);
+    core.endGroup();
+    this.report.candidate = state.candidate;
+    this.report.stable = stableOf(state);
+    this.done('planned', `Dry run: nothing was written. Would send traffic as: ${patch.spec.traffic.map((t) => `${t.revisionName ?? 'latest'} ${t.percent}%${t.tag ? ` (${t.tag})` : ''}`).join(', ')}.`, svc, state);
+  }
+
+  // ---- reporting ---------------------------------------------------------------------------------------------
+
+  private done(status: Status, message: string, svc: Service, state?: RolloutState): void {
+    this.report.status = status;
+    this.report.message = message;
+    this.report.traffic = svc.status?.traffic ?? [];
+    const percent = state && this.report.candidate === state.candidate ? (state.phase === 'promoted' ? 100 : state.phase === 'rolled-back' ? 0 : state.percent) : 0;
+    core.setOutput('status', status);
+    core.setOutput('revision', this.report.candidate ?? '');
+    core.setOutput('stable-revision', this.report.stable ?? '');
+    core.setOutput('tag-url', tagUrl(svc, state?.tag ?? this.inputs.tag) ?? '');
+    core.setOutput('url', svc.status?.url ?? '');
+    core.setOutput('percent', String(percent));
+    core.setOutput(
+      'traffic',
+      JSON.stringify((svc.status?.traffic ?? []).map((t) => ({ revisionName: t.revisionName, percent: t.percent ?? 0, tag: t.tag, latestRevision: t.latestRevision, url: t.url }))),
+    );
+  }
+
+  async finish(): Promise<void> {
+    const { report } = this;
+    if (report.steps.length) core.info(`\n${logTable(report)}`);
+    if (report.message) core.info(report.message);
+    core.info(`API requests: ${this.client.requests}`);
+    if (process.env.GITHUB_STEP_SUMMARY) {
+      try {
+        await core.summary.addRaw(markdownSummary(report), true).write();
+      } catch (e) {
+        core.warning(`could not write the job summary: ${(e as Error).message}`);
+      }
+    }
+  }
+}

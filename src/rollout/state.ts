@@ -1,0 +1,91 @@
+// The rollout's state, kept in an annotation on the Service and written in the same patch as each traffic
+// change, so a later run (a re-run, a comment command, a scheduled advance) picks up where this one stopped.
+
+import type { Step } from '../inputs.ts';
+
+export const STATE_ANNOTATION = 'knative-canary-action/rollout';
+export const STATE_VERSION = 1;
+/** Decisions kept in the annotation; older ones are dropped so the annotation stays small. */
+export const HISTORY_LIMIT = 40;
+
+export type Phase = 'deploying' | 'stepping' | 'promoted' | 'rolled-back';
+
+export interface BaselineTarget {
+  revisionName: string;
+  percent: number;
+}
+
+export interface Decision {
+  /** ISO time of the decision. */
+  at: string;
+  action: 'deploy' | 'ready' | 'smoke' | 'step' | 'hold' | 'promote' | 'rollback' | 'superseded' | 'fail';
+  /** Candidate percent after the decision. */
+  percent: number;
+  verdict?: 'pass' | 'fail';
+  detail?: string;
+}
+
+export interface RolloutState {
+  v: typeof STATE_VERSION;
+  candidate: string;
+  /** Where traffic went before the rollout; rollback restores it. Largest first: [0] carries the stable tag. */
+  baseline: BaselineTarget[];
+  phase: Phase;
+  /** Index into `steps` of the current step; -1 before the first. */
+  step: number;
+  percent: number;
+  steps: Step[];
+  tag: string;
+  stableTag: string;
+  startedAt: string;
+  stepStartedAt?: string;
+  /** The workflow run that last wrote this state. */
+  run?: string;
+  history: Decision[];
+}
+
+export function stableOf(state: Pick<RolloutState, 'baseline'>): string {
+  return state.baseline[0]!.revisionName;
+}
+
+export function isActive(state: RolloutState | undefined): state is RolloutState {
+  return state !== undefined && (state.phase === 'deploying' || state.phase === 'stepping');
+}
+
+export function encodeState(state: RolloutState): string {
+  const trimmed = { ...state, history: state.history.slice(-HISTORY_LIMIT) };
+  return JSON.stringify(trimmed);
+}
+
+/** Parses the annotation; a missing, foreign or corrupt value is reported rather than trusted. */
+export function decodeState(text: string | undefined): { state?: RolloutState; problem?: string } {
+  if (text === undefined || text === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { problem: `annotation ${STATE_ANNOTATION} is not JSON; ignoring it` };
+  }
+  const s = v as Partial<RolloutState>;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    s.v !== STATE_VERSION ||
+    typeof s.candidate !== 'string' ||
+    !Array.isArray(s.baseline) ||
+    s.baseline.length === 0 ||
+    !s.baseline.every((b) => typeof b?.revisionName === 'string' && typeof b.percent === 'number') ||
+    !['deploying', 'stepping', 'promoted', 'rolled-back'].includes(s.phase as string) ||
+    typeof s.step !== 'number' ||
+    typeof s.percent !== 'number' ||
+    !Array.isArray(s.steps) ||
+    !Array.isArray(s.history)
+  ) {
+    return { problem: `annotation ${STATE_ANNOTATION} is not a rollout state this version understands; ignoring it` };
+  }
+  return { state: s as RolloutState };
+}
+
+export function record(state: RolloutState, d: Omit<Decision, 'at' | 'percent'>, now: Date): RolloutState {
+  return { ...state, history: [...state.history, { at: now.toISOString(), percent: state.percent, ...d }].slice(-HISTORY_LIMIT) };
+}

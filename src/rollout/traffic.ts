@@ -1,0 +1,94 @@
+// Pure construction of `spec.traffic`. The action owns the entries under its two tags and the untagged entries
+// that carry traffic; every other entry the user wrote is kept as it is, with its percent moved to the baseline.
+
+import type { TrafficTarget } from '../knative/types.ts';
+import type { BaselineTarget } from './state.ts';
+
+export interface TrafficPlan {
+  tag: string;
+  stableTag: string;
+  baseline: BaselineTarget[];
+  candidate?: string;
+  /** Candidate percent; 0 means the candidate tag follows the latest revision. */
+  percent: number;
+  /** After promotion: the candidate is the new stable and carries the stable tag. */
+  promoted?: boolean;
+}
+
+/** Splits `total` among `weights` in proportion, in whole percents that add up exactly (largest remainder). */
+export function apportion(weights: number[], total: number): number[] {
+  const sum = weights.reduce((a, b) => a + b, 0);
+  if (sum === 0) return weights.map((_, i) => (i === 0 ? total : 0));
+  const exact = weights.map((w) => (w * total) / sum);
+  const out = exact.map(Math.floor);
+  let left = total - out.reduce((a, b) => a + b, 0);
+  const order = exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (const [, i] of order) {
+    if (left <= 0) break;
+    out[i]! += 1;
+    left -= 1;
+  }
+  return out;
+}
+
+/** Entries the action manages: its tags, and untagged entries that carry traffic or pin a known revision. */
+export function isManaged(t: TrafficTarget, tag: string, stableTag: string, known: ReadonlySet<string>): boolean {
+  if (t.tag) return t.tag === tag || (stableTag !== '' && t.tag === stableTag);
+  return (t.percent ?? 0) > 0 || (t.revisionName !== undefined && known.has(t.revisionName));
+}
+
+/** The user's own entries from the current `spec.traffic`, percent set to 0. */
+export function userEntries(current: TrafficTarget[], plan: Pick<TrafficPlan, 'tag' | 'stableTag' | 'baseline' | 'candidate'>): TrafficTarget[] {
+  const known = new Set(plan.baseline.map((b) => b.revisionName));
+  if (plan.candidate) known.add(plan.candidate);
+  return current
+    .filter((t) => !isManaged(t, plan.tag, plan.stableTag, known))
+    .map((t) => {
+      const { url: _url, ...rest } = t;
+      return { ...rest, percent: 0 };
+    });
+}
+
+export function buildTraffic(current: TrafficTarget[], plan: TrafficPlan): TrafficTarget[] {
+  const out: TrafficTarget[] = [];
+  const pin = (revisionName: string, percent: number, tag?: string): TrafficTarget =>
+    tag ? { tag, revisionName, latestRevision: false, percent } : { revisionName, latestRevision: false, percent };
+  if (plan.promoted && plan.candidate) {
+    out.push(pin(plan.candidate, 100, plan.stableTag || undefined));
+    out.push({ tag: plan.tag, latestRevision: true, percent: 0 });
+  } else {
+    const shares = apportion(
+      plan.baseline.map((b) => b.percent),
+      100 - plan.percent,
+    );
+    plan.baseline.forEach((b, i) => {
+      // A baseline revision whose share rounds to 0 keeps its entry only when it carries the stable tag.
+      if (shares[i] === 0 && i > 0) return;
+      out.push(pin(b.revisionName, shares[i]!, i === 0 && plan.stableTag ? plan.stableTag : undefined));
+    });
+    if (plan.candidate && plan.percent > 0) out.push(pin(plan.candidate, plan.percent, plan.tag));
+    else out.push({ tag: plan.tag, latestRevision: true, percent: 0 });
+  }
+  return [...out, ...userEntries(current, plan)];
+}
+
+/** Percent per revision that a `spec.traffic` asks for, with `latestRevision` entries resolved to `latest`. */
+export function wantedPercents(traffic: TrafficTarget[], latest: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of traffic) {
+    const rev = t.latestRevision ? latest : t.revisionName;
+    if (!rev || !t.percent) continue;
+    out.set(rev, (out.get(rev) ?? 0) + t.percent);
+  }
+  return out;
+}
+
+export function samePercents(a: Map<string, number>, b: Map<string, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+export function describePercents(m: Map<string, number>): string {
+  return [...m].map(([rev, p]) => `${rev} ${p}%`).join(', ') || 'nothing';
+}

@@ -14,6 +14,8 @@ await build({
   minify: true,
   legalComments: 'linked',
   // Some dependencies call require('node:...') at run time, which an ESM bundle lacks.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
   logLevel: 'warning',
 });

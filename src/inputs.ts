@@ -139,7 +139,10 @@ export function parseSteps(value: string, intervalMs: number): Step[] {
   for (const part of parts) {
     const m = /^(\d+)%?(?::(.+))?$/.exec(part);
     if (!m) {
-      throw new InputError('steps', `"${part}" is not a step: expected a percent (1-100), optionally with a dwell as 25:10m`);
+      throw new InputError(
+        'steps',
+        `"${part}" is not a step: expected a percent (1-100), optionally with a dwell as 25:10m`,
+      );
     }
     const percent = Number(m[1]);
     if (percent < 1 || percent > 100) {
@@ -147,10 +150,14 @@ export function parseSteps(value: string, intervalMs: number): Step[] {
     }
     const prev = steps.at(-1);
     if (prev && percent <= prev.percent) {
-      throw new InputError('steps', `steps must increase: ${percent} comes after ${prev.percent} in "${text}"`);
+      throw new InputError(
+        'steps',
+        `steps must increase: ${percent} comes after ${prev.percent} in "${text}"`,
+      );
     }
     // A dwell on the 100% step is an explicit bake time before promotion; without one 100 promotes at once.
-    const dwellMs = m[2] !== undefined ? parseDurationInput('steps', m[2], '') : percent === 100 ? 0 : intervalMs;
+    const dwellMs =
+      m[2] !== undefined ? parseDurationInput('steps', m[2], '') : percent === 100 ? 0 : intervalMs;
     steps.push({ percent, dwellMs });
   }
   if (steps.at(-1)!.percent !== 100) steps.push({ percent: 100, dwellMs: 0 });
@@ -193,7 +200,8 @@ export function parseSmokeTests(value: string, smokePath: string): SmokeTest[] {
   return doc.map((item, i): SmokeTest => {
     const where = `smoke-tests[${i}]`;
     if (typeof item === 'string') item = { path: item };
-    if (typeof item !== 'object' || item === null) throw new InputError('smoke-tests', `${where} is not a map`);
+    if (typeof item !== 'object' || item === null)
+      throw new InputError('smoke-tests', `${where} is not a map`);
     const t = item as Record<string, unknown>;
     const known = ['path', 'method', 'headers', 'body', 'status', 'expect-status', 'body-pattern', 'retries'];
     for (const k of Object.keys(t)) {
@@ -225,29 +233,41 @@ export function parseSmokeTests(value: string, smokePath: string): SmokeTest[] {
       try {
         bodyPattern = new RegExp(String(t['body-pattern']));
       } catch (e) {
-        throw new InputError('smoke-tests', `${where}.body-pattern is not a regular expression: ${(e as Error).message}`);
+        throw new InputError(
+          'smoke-tests',
+          `${where}.body-pattern is not a regular expression: ${(e as Error).message}`,
+        );
       }
     }
     const retries = t.retries === undefined ? 2 : Number(t.retries);
     if (!Number.isInteger(retries) || retries < 0 || retries > 20) {
       throw new InputError('smoke-tests', `${where}.retries must be a whole number from 0 to 20`);
     }
-    const body = t.body === undefined ? undefined : typeof t.body === 'string' ? t.body : JSON.stringify(t.body);
+    const body =
+      t.body === undefined ? undefined : typeof t.body === 'string' ? t.body : JSON.stringify(t.body);
     return { path: t.path, method, headers, body, expectStatus, bodyPattern, retries };
   });
 }
 
 /** Reads a Knative Service manifest and returns its template; `traffic` in it is ignored. */
-export function readManifest(path: string, service: string, read = (p: string) => readFileSync(p, 'utf8')): Template {
+export function readManifest(
+  path: string,
+  service: string,
+  read = (p: string) => readFileSync(p, 'utf8'),
+): Template {
   let text: string;
   try {
     text = read(path);
   } catch (e) {
-    throw new InputError('manifest', `cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InputError(
+      'manifest',
+      `cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const docs = parseAllDocuments(text).filter((d) => d.contents !== null);
   const errors = docs.flatMap((d) => d.errors);
-  if (errors.length) throw new InputError('manifest', `"${path}" is not valid YAML: ${errors[0]!.message.split('\n')[0]}`);
+  if (errors.length)
+    throw new InputError('manifest', `"${path}" is not valid YAML: ${errors[0]!.message.split('\n')[0]}`);
   const objects = docs.map((d) => d.toJS() as Record<string, unknown>);
   const isService = (o: Record<string, unknown>) =>
     o && typeof o === 'object' && o.kind === 'Service' && o.apiVersion === 'serving.knative.dev/v1';
@@ -262,11 +282,18 @@ export function readManifest(path: string, service: string, read = (p: string) =
   const svc = services[0]!;
   const name = (svc.metadata as { name?: string } | undefined)?.name;
   if (name !== undefined && name !== service) {
-    throw new InputError('manifest', `"${path}" describes Service "${name}" but input 'service' is "${service}"`);
+    throw new InputError(
+      'manifest',
+      `"${path}" describes Service "${name}" but input 'service' is "${service}"`,
+    );
   }
   const template = (svc.spec as { template?: Template } | undefined)?.template;
   const containers = template?.spec?.containers;
-  if (!Array.isArray(containers) || containers.length === 0 || !containers.every((c) => typeof c?.image === 'string')) {
+  if (
+    !Array.isArray(containers) ||
+    containers.length === 0 ||
+    !containers.every((c) => typeof c?.image === 'string')
+  ) {
     throw new InputError('manifest', `"${path}" needs spec.template.spec.containers with an image`);
   }
   return template!;
@@ -281,7 +308,10 @@ export interface ParseContext {
 export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
   const commandText = get('command') || 'deploy';
   if (!COMMANDS.includes(commandText as Command)) {
-    throw new InputError('command', `"${commandText}" is not a command: expected one of ${COMMANDS.join(', ')}`);
+    throw new InputError(
+      'command',
+      `"${commandText}" is not a command: expected one of ${COMMANDS.join(', ')}`,
+    );
   }
   const command = commandText as Command;
 
@@ -299,7 +329,10 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
     throw new InputError('image', "give either 'image' or 'manifest', not both");
   }
   if (command === 'deploy' && !image && !manifestPath) {
-    throw new InputError('image', "is required for command 'deploy' (or give 'manifest': a Knative Service YAML file)");
+    throw new InputError(
+      'image',
+      "is required for command 'deploy' (or give 'manifest': a Knative Service YAML file)",
+    );
   }
   if (image !== undefined && /\s/.test(image)) {
     throw new InputError('image', `"${image}" is not an image reference (it contains whitespace)`);
@@ -314,7 +347,10 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
   const revisionName = get('revision-name') || `${service}-${sha}`;
   dnsLabel('revision-name', revisionName, 'revision name');
   if (!revisionName.startsWith(`${service}-`) || revisionName === `${service}-`) {
-    throw new InputError('revision-name', `"${revisionName}" must start with the service name and a dash: "${service}-"`);
+    throw new InputError(
+      'revision-name',
+      `"${revisionName}" must start with the service name and a dash: "${service}-"`,
+    );
   }
 
   const tag = dnsLabel('tag', get('tag') || 'latest', 'tag');
@@ -336,7 +372,10 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
     try {
       gateway = new URL(gatewayText);
     } catch {
-      throw new InputError('gateway', `"${gatewayText}" is not a URL: expected a base URL like http://10.0.0.1 or https://gw.example.com`);
+      throw new InputError(
+        'gateway',
+        `"${gatewayText}" is not a URL: expected a base URL like http://10.0.0.1 or https://gw.example.com`,
+      );
     }
     if (gateway.protocol !== 'http:' && gateway.protocol !== 'https:') {
       throw new InputError('gateway', `"${gatewayText}" must be an http:// or https:// URL`);
@@ -344,11 +383,31 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
   }
 
   const smokeTests = parseSmokeTests(get('smoke-tests'), get('smoke-path'));
-  const maxErrorRate = parseNumber('max-error-rate', get('max-error-rate') || '0.01', 0, 1, 'a fraction from 0 to 1, like 0.01 for 1%');
+  const maxErrorRate = parseNumber(
+    'max-error-rate',
+    get('max-error-rate') || '0.01',
+    0,
+    1,
+    'a fraction from 0 to 1, like 0.01 for 1%',
+  );
   const p99Text = get('max-latency-p99');
   const maxLatencyP99Ms =
-    p99Text === '' || p99Text === 'off' ? undefined : parseNumber('max-latency-p99', p99Text.replace(/ms$/, ''), 1, 3_600_000, 'a latency in milliseconds, like 500');
-  const probeRps = parseNumber('probe-rps', get('probe-rps') || '10', 0, 1000, 'a request rate from 0 to 1000 per second');
+    p99Text === '' || p99Text === 'off'
+      ? undefined
+      : parseNumber(
+          'max-latency-p99',
+          p99Text.replace(/ms$/, ''),
+          1,
+          3_600_000,
+          'a latency in milliseconds, like 500',
+        );
+  const probeRps = parseNumber(
+    'probe-rps',
+    get('probe-rps') || '10',
+    0,
+    1000,
+    'a request rate from 0 to 1000 per second',
+  );
 
   return {
     command,
@@ -378,5 +437,7 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
 }
 
 export function describeSteps(steps: Step[]): string {
-  return steps.map((s) => (s.dwellMs ? `${s.percent}% for ${formatDuration(s.dwellMs)}` : `${s.percent}%`)).join(' → ');
+  return steps
+    .map((s) => (s.dwellMs ? `${s.percent}% for ${formatDuration(s.dwellMs)}` : `${s.percent}%`))
+    .join(' → ');
 }

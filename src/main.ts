@@ -57,7 +57,10 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 /** Masks the kubeconfig's credentials (the whole text is not registered: a multi-line secret masks nothing). */
 function maskKubeconfig(text: string): void {
   for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*(token|client-key-data|client-certificate-data|password|id-token|refresh-token)\s*:\s*(.+)$/.exec(line);
+    const m =
+      /^\s*(token|client-key-data|client-certificate-data|password|id-token|refresh-token)\s*:\s*(.+)$/.exec(
+        line,
+      );
     if (m) core.setSecret(m[2]!.trim().replace(/^["']|["']$/g, ''));
   }
 }
@@ -91,8 +94,17 @@ export async function run(opts: RunOptions = {}): Promise<void> {
   } catch (e) {
     const err = e as Error;
     report.message ||= err.message;
-    core.setFailed(err instanceof InputError || err instanceof PlanError || err instanceof RolloutFailed ? err.message : `${err.message}`);
-    if (!(err instanceof InputError || err instanceof PlanError || err instanceof RolloutFailed || err instanceof KubeError)) {
+    core.setFailed(
+      err instanceof InputError || err instanceof PlanError || err instanceof RolloutFailed
+        ? err.message
+        : `${err.message}`,
+    );
+    if (!(
+      err instanceof InputError ||
+      err instanceof PlanError ||
+      err instanceof RolloutFailed ||
+      err instanceof KubeError
+    )) {
       core.debug(err.stack ?? '');
     }
   } finally {
@@ -156,14 +168,19 @@ class Shell {
     const baselineGuess = resolvedPercents(svc);
     const single = baselineGuess.size === 1 ? [...baselineGuess.keys()][0] : undefined;
     const stableRevision = single ? await this.client.getRevision(single) : undefined;
-    let plan = planDeploy({ service: svc, state, stableRevision, now: this.date(), run: this.opts.runUrl }, inputs);
+    let plan = planDeploy(
+      { service: svc, state, stableRevision, now: this.date(), run: this.opts.runUrl },
+      inputs,
+    );
 
     core.startGroup(`Plan: ${inputs.namespace}/${inputs.service}`);
     core.info(`Traffic now: ${describePercents(baselineGuess)}`);
     core.info(`Steps: ${describeSteps(inputs.steps)}`);
     core.info(
       `Limits: error rate ≤ ${(inputs.maxErrorRate * 100).toFixed(1)}%` +
-        (inputs.maxLatencyP99Ms !== undefined ? `, p99 ≤ ${inputs.maxLatencyP99Ms} ms` : ', p99 not limited') +
+        (inputs.maxLatencyP99Ms !== undefined
+          ? `, p99 ≤ ${inputs.maxLatencyP99Ms} ms`
+          : ', p99 not limited') +
         `; probes at ${inputs.probeRps} req/s`,
     );
     core.endGroup();
@@ -182,15 +199,29 @@ class Shell {
     let current: RolloutState;
     if (plan.kind === 'start') {
       core.startGroup(`Deploy ${inputs.revisionName} at 0% under tag "${inputs.tag}"`);
-      if (plan.superseded) core.warning(`A rollout of ${plan.superseded} was in progress: it is superseded and gets no traffic.`);
+      if (plan.superseded)
+        core.warning(
+          `A rollout of ${plan.superseded} was in progress: it is superseded and gets no traffic.`,
+        );
       const written = await this.client.update(inputs.service, (fresh) => {
-        plan = planDeploy({ service: fresh, state: this.stateOf(fresh), stableRevision, now: this.date(), run: this.opts.runUrl }, inputs);
+        plan = planDeploy(
+          {
+            service: fresh,
+            state: this.stateOf(fresh),
+            stableRevision,
+            now: this.date(),
+            run: this.opts.runUrl,
+          },
+          inputs,
+        );
         if (plan.kind !== 'start') throw new PlanError(`the Service changed while deploying: ${plan.kind}`);
         return { patch: plan.patch, result: plan.state };
       });
       current = written.result;
       this.service = written.service;
-      core.info(`Wrote template ${inputs.revisionName}; stable ${describeBaseline(current.baseline)} stays pinned by name.`);
+      core.info(
+        `Wrote template ${inputs.revisionName}; stable ${describeBaseline(current.baseline)} stays pinned by name.`,
+      );
       this.mark(0);
     } else {
       current = plan.state;
@@ -217,9 +248,14 @@ class Shell {
 
   private readyCheck(candidate: string, tag: string, minGeneration: number) {
     return (svc: Service): Service | undefined => {
-      const failedRev = svc.status?.latestCreatedRevisionName === candidate ? condition(svc, 'ConfigurationsReady') : undefined;
+      const failedRev =
+        svc.status?.latestCreatedRevisionName === candidate
+          ? condition(svc, 'ConfigurationsReady')
+          : undefined;
       if (failedRev?.status === 'False') {
-        throw new RolloutFailed(`revision ${candidate} failed: ${failedRev.message ?? failedRev.reason ?? 'not ready'}`);
+        throw new RolloutFailed(
+          `revision ${candidate} failed: ${failedRev.message ?? failedRev.reason ?? 'not ready'}`,
+        );
       }
       const ready = condition(svc, 'Ready');
       if (ready?.status === 'False' && ready.reason === 'RevisionNameTaken') {
@@ -237,7 +273,9 @@ class Shell {
     let next: Next;
 
     if (state.phase === 'deploying') {
-      core.startGroup(`Wait for ${state.candidate} to become Ready (timeout ${formatDuration(inputs.timeoutMs)})`);
+      core.startGroup(
+        `Wait for ${state.candidate} to become Ready (timeout ${formatDuration(inputs.timeoutMs)})`,
+      );
       const began = this.now();
       try {
         this.service = await this.client.waitForService(
@@ -251,7 +289,14 @@ class Shell {
             e instanceof TimeoutError
               ? `revision ${state.candidate} did not become Ready within ${formatDuration(inputs.timeoutMs)}${this.whyNotReady(e)}`
               : e.message;
-          this.report.steps.push({ label: 'ready', percent: 0, startedAt: began, endedAt: this.now(), verdict: 'fail', detail: reason });
+          this.report.steps.push({
+            label: 'ready',
+            percent: 0,
+            startedAt: began,
+            endedAt: this.now(),
+            verdict: 'fail',
+            detail: reason,
+          });
           core.endGroup();
           const back = rollback(state, reason, this.date());
           await this.apply(back);
@@ -261,14 +306,25 @@ class Shell {
         }
         throw e;
       }
-      core.info(`✔ ${state.candidate} is Ready after ${formatDuration(this.now() - began)}; tag "${state.tag}" resolves to it.`);
-      this.report.steps.push({ label: 'ready', percent: 0, startedAt: began, endedAt: this.now(), verdict: 'pass', detail: `Ready in ${formatDuration(this.now() - began)}` });
+      core.info(
+        `✔ ${state.candidate} is Ready after ${formatDuration(this.now() - began)}; tag "${state.tag}" resolves to it.`,
+      );
+      this.report.steps.push({
+        label: 'ready',
+        percent: 0,
+        startedAt: began,
+        endedAt: this.now(),
+        verdict: 'pass',
+        detail: `Ready in ${formatDuration(this.now() - began)}`,
+      });
       core.endGroup();
 
       const url = tagUrl(this.service, state.tag)!;
       core.startGroup(`Smoke test ${url}${inputs.gateway ? ` via ${inputs.gateway.origin}` : ''}`);
       const smokeBegan = this.now();
-      const results = await runSmokeTests({ url, gateway: inputs.gateway }, inputs.smokeTests, { signal: this.signal });
+      const results = await runSmokeTests({ url, gateway: inputs.gateway }, inputs.smokeTests, {
+        signal: this.signal,
+      });
       if (this.signal?.aborted) throw new AbortedError();
       for (const r of results) {
         const line = `${r.test.method} ${r.test.path}: ${r.detail}${r.attempts > 1 ? ` (attempt ${r.attempts})` : ''}`;
@@ -279,7 +335,14 @@ class Shell {
       const detail = failed
         ? `${failed.test.method} ${failed.test.path}: ${failed.detail}`
         : `${results.length} passed`;
-      this.report.steps.push({ label: 'smoke', percent: 0, startedAt: smokeBegan, endedAt: this.now(), verdict: failed ? 'fail' : 'pass', detail });
+      this.report.steps.push({
+        label: 'smoke',
+        percent: 0,
+        startedAt: smokeBegan,
+        endedAt: this.now(),
+        verdict: failed ? 'fail' : 'pass',
+        detail,
+      });
       core.endGroup();
       next = afterSmoke(state, failed ? { pass: false, detail } : { pass: true, detail }, this.date());
     } else if (state.phase === 'stepping') {
@@ -292,7 +355,9 @@ class Shell {
       state = next.state;
       switch (next.kind) {
         case 'set-step': {
-          core.startGroup(`Step ${state.step + 1}/${state.steps.length}: ${next.step.percent}% to ${state.candidate}`);
+          core.startGroup(
+            `Step ${state.step + 1}/${state.steps.length}: ${next.step.percent}% to ${state.candidate}`,
+          );
           await this.apply(next);
           core.info(`Traffic: ${describePercents(resolvedPercents(this.service!))}`);
           next = holdCurrent({ ...state, stepStartedAt: new Date(this.now()).toISOString() }, this.date());
@@ -307,17 +372,31 @@ class Shell {
         case 'promote': {
           core.startGroup(`Promote ${state.candidate} to 100%`);
           await this.apply(next);
-          core.info(`✔ ${state.candidate} is the stable revision${state.stableTag ? ` (tag "${state.stableTag}")` : ''}.`);
+          core.info(
+            `✔ ${state.candidate} is the stable revision${state.stableTag ? ` (tag "${state.stableTag}")` : ''}.`,
+          );
           core.endGroup();
           this.report.stable = state.candidate;
-          return this.done('promoted', `Promoted ${state.candidate} to 100% of traffic.`, this.service!, state);
+          return this.done(
+            'promoted',
+            `Promoted ${state.candidate} to 100% of traffic.`,
+            this.service!,
+            state,
+          );
         }
         case 'rollback': {
           core.startGroup(`Roll back to ${describeBaseline(state.baseline)}`);
           await this.apply(next);
           core.endGroup();
-          this.done('rolled-back', `Rolled back ${state.candidate}: ${next.reason}. Traffic is on ${describeBaseline(state.baseline)}.`, this.service!, state);
-          throw new RolloutFailed(`Rolled back ${state.candidate}: ${next.reason}. Traffic is back on ${describeBaseline(state.baseline)}.`);
+          this.done(
+            'rolled-back',
+            `Rolled back ${state.candidate}: ${next.reason}. Traffic is on ${describeBaseline(state.baseline)}.`,
+            this.service!,
+            state,
+          );
+          throw new RolloutFailed(
+            `Rolled back ${state.candidate}: ${next.reason}. Traffic is back on ${describeBaseline(state.baseline)}.`,
+          );
         }
         case 'done':
           return;
@@ -327,22 +406,30 @@ class Shell {
 
   private whyNotReady(e: TimeoutError): string {
     const last = (e as TimeoutError & { last?: Service }).last;
-    const c = last ? condition(last, 'ConfigurationsReady') ?? condition(last, 'Ready') : undefined;
+    const c = last ? (condition(last, 'ConfigurationsReady') ?? condition(last, 'Ready')) : undefined;
     return c?.message ? ` (${c.reason ?? c.status}: ${c.message})` : '';
   }
 
   /** Probes candidate and stable during the dwell; judges as evidence comes in. */
-  private async hold(state: RolloutState, percent: number, untilMs: number): Promise<{ pass: boolean; detail: string }> {
+  private async hold(
+    state: RolloutState,
+    percent: number,
+    untilMs: number,
+  ): Promise<{ pass: boolean; detail: string }> {
     const { inputs } = this;
     const svc = this.service!;
     const path = inputs.smokeTests[0]?.path ?? '/';
     const candidateTarget: RouteTarget = { url: tagUrl(svc, state.tag)!, gateway: inputs.gateway };
     const stableUrl = state.stableTag ? tagUrl(svc, state.stableTag) : undefined;
     const cand = new Prober(candidateTarget, { path, rps: inputs.probeRps }).start();
-    const stable = stableUrl ? new Prober({ url: stableUrl, gateway: inputs.gateway }, { path, rps: inputs.probeRps }).start() : undefined;
+    const stable = stableUrl
+      ? new Prober({ url: stableUrl, gateway: inputs.gateway }, { path, rps: inputs.probeRps }).start()
+      : undefined;
     const began = this.now();
     const limits = { maxErrorRate: inputs.maxErrorRate, maxLatencyP99Ms: inputs.maxLatencyP99Ms };
-    core.info(`Holding ${formatDuration(Math.max(0, untilMs - began))}, probing ${candidateTarget.url}${stableUrl ? ` and ${stableUrl}` : ''} at ${inputs.probeRps} req/s each`);
+    core.info(
+      `Holding ${formatDuration(Math.max(0, untilMs - began))}, probing ${candidateTarget.url}${stableUrl ? ` and ${stableUrl}` : ''} at ${inputs.probeRps} req/s each`,
+    );
     let verdict: { pass: boolean; detail: string } | undefined;
     try {
       for (;;) {
@@ -373,7 +460,8 @@ class Shell {
         detail: verdict?.detail ?? 'cancelled',
       });
     }
-    if (verdict.pass) core.info(`✔ ${percent}% healthy after ${formatDuration(this.now() - began)}: ${verdict.detail}`);
+    if (verdict.pass)
+      core.info(`✔ ${percent}% healthy after ${formatDuration(this.now() - began)}: ${verdict.detail}`);
     else core.error(`✘ ${percent}% unhealthy after ${formatDuration(this.now() - began)}: ${verdict.detail}`);
     return verdict;
   }
@@ -386,16 +474,23 @@ class Shell {
       return { patch, result: patch };
     });
     this.service = written.service;
-    this.mark(next.state.phase === 'promoted' ? 100 : next.state.phase === 'rolled-back' ? 0 : next.state.percent);
+    this.mark(
+      next.state.phase === 'promoted' ? 100 : next.state.phase === 'rolled-back' ? 0 : next.state.percent,
+    );
     const generation = written.service.metadata.generation ?? 0;
-    const wanted = wantedPercents(written.result.spec.traffic, written.service.status?.latestReadyRevisionName);
+    const wanted = wantedPercents(
+      written.result.spec.traffic,
+      written.service.status?.latestReadyRevisionName,
+    );
     try {
       this.service = await this.client.waitForService(
         inputs.service,
         (svc) => {
           if ((svc.status?.observedGeneration ?? 0) < generation) return undefined;
           const w = wantedPercents(written.result.spec.traffic, svc.status?.latestReadyRevisionName);
-          return samePercents(resolvedPercents(svc), w) && condition(svc, 'RoutesReady')?.status === 'True' ? svc : undefined;
+          return samePercents(resolvedPercents(svc), w) && condition(svc, 'RoutesReady')?.status === 'True'
+            ? svc
+            : undefined;
         },
         { timeoutMs: waitMs, signal: next.kind === 'rollback' ? undefined : this.signal },
       );
@@ -430,7 +525,12 @@ class Shell {
     } catch (e) {
       core.error(`Stopped (${reason}); the rollback was written but not confirmed: ${(e as Error).message}`);
     }
-    this.done('rolled-back', `Stopped (${reason}): rolled back to ${describeBaseline(state.baseline)}.`, this.service ?? svc, next.state);
+    this.done(
+      'rolled-back',
+      `Stopped (${reason}): rolled back to ${describeBaseline(state.baseline)}.`,
+      this.service ?? svc,
+      next.state,
+    );
     throw new RolloutFailed(`Stopped (${reason}): traffic is back on ${describeBaseline(state.baseline)}.`);
   }
 
@@ -457,13 +557,20 @@ class Shell {
     const rev = await this.client.getRevision(state.candidate);
     const ready = rev ? condition(rev, 'Ready') : undefined;
     if (ready?.status !== 'True') {
-      throw new PlanError(`revision ${state.candidate} is not Ready (${ready?.reason ?? 'not found'}): it cannot take 100% of traffic`);
+      throw new PlanError(
+        `revision ${state.candidate} is not Ready (${ready?.reason ?? 'not found'}): it cannot take 100% of traffic`,
+      );
     }
     core.startGroup(`Promote ${state.candidate} to 100%`);
     await this.apply(next);
     core.endGroup();
     this.report.stable = state.candidate;
-    this.done('promoted', `Promoted ${state.candidate} to 100% of traffic by command.`, this.service!, next.state);
+    this.done(
+      'promoted',
+      `Promoted ${state.candidate} to 100% of traffic by command.`,
+      this.service!,
+      next.state,
+    );
   }
 
   private async rollbackCommand(svc: Service): Promise<void> {
@@ -474,20 +581,37 @@ class Shell {
       target = inputs.revisionName;
       const rev = await this.client.getRevision(target);
       if (!rev || rev.metadata.labels?.['serving.knative.dev/service'] !== inputs.service) {
-        throw new InputError('revision-name', `revision "${target}" of Service "${inputs.service}" not found in namespace "${inputs.namespace}"`);
+        throw new InputError(
+          'revision-name',
+          `revision "${target}" of Service "${inputs.service}" not found in namespace "${inputs.namespace}"`,
+        );
       }
       if (condition(rev, 'Ready')?.status !== 'True') {
-        throw new InputError('revision-name', `revision "${target}" is not Ready, so it cannot take 100% of traffic`);
+        throw new InputError(
+          'revision-name',
+          `revision "${target}" is not Ready, so it cannot take 100% of traffic`,
+        );
       }
     }
-    const plan = planRollback(svc, state, target, { tag: inputs.tag, stableTag: inputs.stableTag }, this.date());
+    const plan = planRollback(
+      svc,
+      state,
+      target,
+      { tag: inputs.tag, stableTag: inputs.stableTag },
+      this.date(),
+    );
     this.report.candidate = state?.candidate;
     this.report.stable = plan.target;
     if (inputs.dryRun) return this.dryRun(svc, plan.patch, plan.state);
     core.startGroup(`Roll back to ${describeBaseline(plan.state.baseline)}`);
     await this.apply({ kind: 'rollback', state: plan.state, reason: 'rollback command' });
     core.endGroup();
-    this.done('rolled-back', `Rolled back: traffic is on ${describeBaseline(plan.state.baseline)}.`, this.service!, plan.state);
+    this.done(
+      'rolled-back',
+      `Rolled back: traffic is on ${describeBaseline(plan.state.baseline)}.`,
+      this.service!,
+      plan.state,
+    );
   }
 
   private statusCommand(svc: Service): void {
@@ -500,24 +624,48 @@ class Shell {
           ? 'rolled-back'
           : 'progressing';
     this.report.candidate = state?.candidate;
-    this.report.stable = state ? (state.phase === 'promoted' ? state.candidate : stableOf(state)) : [...resolvedPercents(svc).keys()][0];
+    this.report.stable = state
+      ? state.phase === 'promoted'
+        ? state.candidate
+        : stableOf(state)
+      : [...resolvedPercents(svc).keys()][0];
     if (state) {
       core.startGroup('Rollout history');
-      for (const d of state.history) core.info(`${d.at}  ${d.action.padEnd(10)} ${String(d.percent).padStart(3)}%  ${d.verdict ?? ''} ${d.detail ?? ''}`);
+      for (const d of state.history)
+        core.info(
+          `${d.at}  ${d.action.padEnd(10)} ${String(d.percent).padStart(3)}%  ${d.verdict ?? ''} ${d.detail ?? ''}`,
+        );
       core.endGroup();
     }
-    this.done(status, state ? `Rollout of ${state.candidate}: ${state.phase} at ${state.percent}%.` : 'No rollout recorded on this Service.', svc, state);
+    this.done(
+      status,
+      state
+        ? `Rollout of ${state.candidate}: ${state.phase} at ${state.percent}%.`
+        : 'No rollout recorded on this Service.',
+      svc,
+      state,
+    );
   }
 
   private dryRun(svc: Service, patch: ServicePatch, state: RolloutState): void {
     core.startGroup('Dry run: the merge patch that would be sent');
     const { [STATE_ANNOTATION]: _s, ...rest } = patch.metadata.annotations;
-    core.info(stringify({ ...patch, metadata: { ...patch.metadata, annotations: { ...rest, [STATE_ANNOTATION]: '<rollout state>' } } }));
+    core.info(
+      stringify({
+        ...patch,
+        metadata: { ...patch.metadata, annotations: { ...rest, [STATE_ANNOTATION]: '<rollout state>' } },
+      }),
+    );
     core.info(`Rollout state: ${JSON.stringify({ ...state, history: undefined })}`);
     core.endGroup();
     this.report.candidate = state.candidate;
     this.report.stable = stableOf(state);
-    this.done('planned', `Dry run: nothing was written. Would send traffic as: ${patch.spec.traffic.map((t) => `${t.revisionName ?? 'latest'} ${t.percent}%${t.tag ? ` (${t.tag})` : ''}`).join(', ')}.`, svc, state);
+    this.done(
+      'planned',
+      `Dry run: nothing was written. Would send traffic as: ${patch.spec.traffic.map((t) => `${t.revisionName ?? 'latest'} ${t.percent}%${t.tag ? ` (${t.tag})` : ''}`).join(', ')}.`,
+      svc,
+      state,
+    );
   }
 
   // ---- reporting ---------------------------------------------------------------------------------------------
@@ -526,7 +674,14 @@ class Shell {
     this.report.status = status;
     this.report.message = message;
     this.report.traffic = svc.status?.traffic ?? [];
-    const percent = state && this.report.candidate === state.candidate ? (state.phase === 'promoted' ? 100 : state.phase === 'rolled-back' ? 0 : state.percent) : 0;
+    const percent =
+      state && this.report.candidate === state.candidate
+        ? state.phase === 'promoted'
+          ? 100
+          : state.phase === 'rolled-back'
+            ? 0
+            : state.percent
+        : 0;
     core.setOutput('status', status);
     core.setOutput('revision', this.report.candidate ?? '');
     core.setOutput('stable-revision', this.report.stable ?? '');
@@ -535,7 +690,15 @@ class Shell {
     core.setOutput('percent', String(percent));
     core.setOutput(
       'traffic',
-      JSON.stringify((svc.status?.traffic ?? []).map((t) => ({ revisionName: t.revisionName, percent: t.percent ?? 0, tag: t.tag, latestRevision: t.latestRevision, url: t.url }))),
+      JSON.stringify(
+        (svc.status?.traffic ?? []).map((t) => ({
+          revisionName: t.revisionName,
+          percent: t.percent ?? 0,
+          tag: t.tag,
+          latestRevision: t.latestRevision,
+          url: t.url,
+        })),
+      ),
     );
   }
 

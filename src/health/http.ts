@@ -72,7 +72,11 @@ export async function send(
   } catch (e) {
     const err = e as Error & { code?: string; cause?: { code?: string } };
     const code = err.code ?? err.cause?.code;
-    const reason = timeout.aborted ? `timed out after ${req.timeoutMs ?? 10_000} ms` : code ? `${code}` : err.message;
+    const reason = timeout.aborted
+      ? `timed out after ${req.timeoutMs ?? 10_000} ms`
+      : code
+        ? `${code}`
+        : err.message;
     return { status: 0, latencyMs: now() - started, error: reason };
   }
 }

@@ -14,9 +14,7 @@ export interface Limits {
 }
 
 export type Judgement =
-  | { decision: 'continue' }
-  | { decision: 'pass'; detail: string }
-  | { decision: 'fail'; detail: string };
+  { decision: 'continue' } | { decision: 'pass'; detail: string } | { decision: 'fail'; detail: string };
 
 export function quantile(sorted: number[], q: number): number | undefined {
   if (sorted.length === 0) return undefined;
@@ -39,12 +37,17 @@ const ms = (x: number | undefined) => (x === undefined ? 'n/a' : `${Math.round(x
 
 export function describeSample(s: Sample, limits?: Limits): string {
   const rate = s.requests ? s.errors / s.requests : 0;
-  const p99 = quantile([...s.latencies].sort((a, b) => a - b), 0.99);
+  const p99 = quantile(
+    [...s.latencies].sort((a, b) => a - b),
+    0.99,
+  );
   let text = `${s.requests} requests, ${s.errors} errors (${pct(rate)}`;
-  if (limits) text += rate > limits.maxErrorRate ? ` > ${pct(limits.maxErrorRate)}` : ` ≤ ${pct(limits.maxErrorRate)}`;
+  if (limits)
+    text += rate > limits.maxErrorRate ? ` > ${pct(limits.maxErrorRate)}` : ` ≤ ${pct(limits.maxErrorRate)}`;
   text += `), p99 ${ms(p99)}`;
   if (limits?.maxLatencyP99Ms !== undefined && p99 !== undefined) {
-    text += p99 > limits.maxLatencyP99Ms ? ` > ${limits.maxLatencyP99Ms} ms` : ` ≤ ${limits.maxLatencyP99Ms} ms`;
+    text +=
+      p99 > limits.maxLatencyP99Ms ? ` > ${limits.maxLatencyP99Ms} ms` : ` ≤ ${limits.maxLatencyP99Ms} ms`;
   }
   return text;
 }
@@ -53,13 +56,20 @@ export function describeSample(s: Sample, limits?: Limits): string {
  * `final`: the dwell is over. Before that, fail only when conclusive: at least 3 errors (or slow requests) and the
  * 95% lower bound of their rate above the limit, so a single unlucky request does not roll back a release.
  */
-export function judge(candidate: Sample, stable: Sample | undefined, limits: Limits, final: boolean): Judgement {
+export function judge(
+  candidate: Sample,
+  stable: Sample | undefined,
+  limits: Limits,
+  final: boolean,
+): Judgement {
   const evidence = () =>
     `candidate ${describeSample(candidate, limits)}` + (stable ? `; stable ${describeSample(stable)}` : '');
   const { requests, errors } = candidate;
   const rate = requests ? errors / requests : 0;
   const errorsConclusive =
-    limits.maxErrorRate === 0 ? errors > 0 : errors >= 3 && wilsonLower(errors, requests) > limits.maxErrorRate;
+    limits.maxErrorRate === 0
+      ? errors > 0
+      : errors >= 3 && wilsonLower(errors, requests) > limits.maxErrorRate;
   if (errorsConclusive) return { decision: 'fail', detail: `error rate over the limit: ${evidence()}` };
 
   let slow = 0;
@@ -70,11 +80,16 @@ export function judge(candidate: Sample, stable: Sample | undefined, limits: Lim
   }
   if (!final) return { decision: 'continue' };
 
-  if (rate > limits.maxErrorRate) return { decision: 'fail', detail: `error rate over the limit: ${evidence()}` };
-  const p99 = quantile([...candidate.latencies].sort((a, b) => a - b), 0.99);
+  if (rate > limits.maxErrorRate)
+    return { decision: 'fail', detail: `error rate over the limit: ${evidence()}` };
+  const p99 = quantile(
+    [...candidate.latencies].sort((a, b) => a - b),
+    0.99,
+  );
   if (limit !== undefined && p99 !== undefined && p99 > limit) {
     return { decision: 'fail', detail: `p99 latency over the limit: ${evidence()}` };
   }
-  if (requests === 0) return { decision: 'pass', detail: 'no probe traffic (probe-rps is 0): readiness only' };
+  if (requests === 0)
+    return { decision: 'pass', detail: 'no probe traffic (probe-rps is 0): readiness only' };
   return { decision: 'pass', detail: evidence() };
 }

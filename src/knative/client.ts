@@ -63,7 +63,8 @@ export function loadKubeConfig(contents?: string, context?: string): KubeConfig 
     try {
       kc.loadFromString(contents);
     } catch (e) {
-      // The message of a YAML error may quote the file: never log the kubeconfig.
+      // The message of a YAML error may quote the file, so neither it nor the error (as cause) is passed on.
+      // eslint-disable-next-line preserve-caught-error
       throw new Error(`Input 'kubeconfig': is not a valid kubeconfig (${(e as Error).name})`);
     }
   } else {
@@ -72,7 +73,9 @@ export function loadKubeConfig(contents?: string, context?: string): KubeConfig 
   if (context) {
     if (!kc.getContexts().some((c) => c.name === context)) {
       const names = kc.getContexts().map((c) => c.name);
-      throw new Error(`Input 'context': no context "${context}" in the kubeconfig (it has: ${names.join(', ') || 'none'})`);
+      throw new Error(
+        `Input 'context': no context "${context}" in the kubeconfig (it has: ${names.join(', ') || 'none'})`,
+      );
     }
     kc.setCurrentContext(context);
   }
@@ -249,7 +252,8 @@ export class KnativeClient {
               resourceVersion = obj.metadata?.resourceVersion ?? resourceVersion;
               return;
             }
-            if (phase === 'DELETED') return finish(new KubeError(404, `Service ${this.namespace}/${name} was deleted`));
+            if (phase === 'DELETED')
+              return finish(new KubeError(404, `Service ${this.namespace}/${name} was deleted`));
             consider(obj);
           },
           () => {

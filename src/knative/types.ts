@@ -53,7 +53,10 @@ export interface Revision {
   status?: { observedGeneration?: number; conditions?: Condition[] };
 }
 
-export function condition(obj: { status?: { conditions?: Condition[] } }, type: string): Condition | undefined {
+export function condition(
+  obj: { status?: { conditions?: Condition[] } },
+  type: string,
+): Condition | undefined {
   return obj.status?.conditions?.find((c) => c.type === type);
 }
 

@@ -41,7 +41,10 @@ const sec = (ms: number) => formatDuration(Math.max(0, ms));
 function sampleCell(s: Sample | undefined): string {
   if (!s) return '—';
   if (s.requests === 0) return 'no requests';
-  const p99 = quantile([...s.latencies].sort((a, b) => a - b), 0.99);
+  const p99 = quantile(
+    [...s.latencies].sort((a, b) => a - b),
+    0.99,
+  );
   return `${s.requests} req, ${s.errors} err (${((s.errors / s.requests) * 100).toFixed(1)}%), p99 ${p99 === undefined ? 'n/a' : `${Math.round(p99)} ms`}`;
 }
 
@@ -61,7 +64,14 @@ export function logTable(report: RunReport): string {
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -76,7 +86,9 @@ export function mermaidChart(report: RunReport): string {
     points.push({ t, p: prev }, { t, p: percent });
     prev = percent;
   }
-  const end = Math.round((Math.max(report.timeline.at(-1)!.at, ...report.steps.map((s) => s.endedAt)) - report.startedAt) / 1000);
+  const end = Math.round(
+    (Math.max(report.timeline.at(-1)!.at, ...report.steps.map((s) => s.endedAt)) - report.startedAt) / 1000,
+  );
   points.push({ t: Math.max(end, points.at(-1)!.t), p: prev });
   return [
     '```mermaid',
@@ -110,7 +122,10 @@ export function markdownSummary(report: RunReport): string {
   for (const [k, v] of facts) if (v) lines.push(`- **${k}:** \`${v}\``);
   lines.push('');
   if (report.steps.length) {
-    lines.push('| Step | Traffic | Started | Took | Candidate | Stable | Verdict |', '|---|---|---|---|---|---|---|');
+    lines.push(
+      '| Step | Traffic | Started | Took | Candidate | Stable | Verdict |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const s of report.steps) {
       lines.push(
         `| ${esc(s.label)} | ${s.percent}% | +${sec(s.startedAt - report.startedAt)} | ${sec(s.endedAt - s.startedAt)} | ${sampleCell(s.candidate)} | ${sampleCell(s.stable)} | ${ICON[s.verdict]} ${esc(s.detail)} |`,
@@ -121,9 +136,16 @@ export function markdownSummary(report: RunReport): string {
   const chart = mermaidChart(report);
   if (chart) lines.push(chart, '');
   if (report.traffic.length) {
-    lines.push('<details><summary>Traffic now</summary>', '', '| Revision | Percent | Tag | URL |', '|---|---|---|---|');
+    lines.push(
+      '<details><summary>Traffic now</summary>',
+      '',
+      '| Revision | Percent | Tag | URL |',
+      '|---|---|---|---|',
+    );
     for (const t of report.traffic) {
-      lines.push(`| ${t.revisionName ?? ''}${t.latestRevision ? ' (latest)' : ''} | ${t.percent ?? 0}% | ${t.tag ?? ''} | ${t.url ?? ''} |`);
+      lines.push(
+        `| ${t.revisionName ?? ''}${t.latestRevision ? ' (latest)' : ''} | ${t.percent ?? 0}% | ${t.tag ?? ''} | ${t.url ?? ''} |`,
+      );
     }
     lines.push('', '</details>', '');
   }

@@ -23,12 +23,22 @@ export class PlanError extends Error {
 
 export type PlanInputs = Pick<
   Inputs,
-  'service' | 'revisionName' | 'tag' | 'stableTag' | 'steps' | 'acceptSplit' | 'image' | 'manifestTemplate' | 'env'
+  | 'service'
+  | 'revisionName'
+  | 'tag'
+  | 'stableTag'
+  | 'steps'
+  | 'acceptSplit'
+  | 'image'
+  | 'manifestTemplate'
+  | 'env'
 >;
 
 /** The template to deploy: the Service's own with the new image and env, or the manifest's, named for the revision. */
 export function desiredTemplate(current: Template, inputs: PlanInputs): Template {
-  const base: Template = inputs.manifestTemplate ? structuredClone(inputs.manifestTemplate) : structuredClone(current);
+  const base: Template = inputs.manifestTemplate
+    ? structuredClone(inputs.manifestTemplate)
+    : structuredClone(current);
   const containers: Container[] = base.spec.containers.map((c) => ({ ...c }));
   const main = containers[0]!;
   if (inputs.image) main.image = inputs.image;
@@ -85,7 +95,10 @@ export function patchFor(svc: Service, state: RolloutState, template?: Template)
     promoted: state.phase === 'promoted',
   });
   return {
-    metadata: { resourceVersion: svc.metadata.resourceVersion, annotations: { [STATE_ANNOTATION]: encodeState(state) } },
+    metadata: {
+      resourceVersion: svc.metadata.resourceVersion,
+      annotations: { [STATE_ANNOTATION]: encodeState(state) },
+    },
     spec: template ? { template, traffic } : { traffic },
   };
 }
@@ -136,7 +149,11 @@ export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPl
   const template = desiredTemplate(service.spec.template, inputs);
   if (baseline.length === 1 && !active) {
     if (stable === inputs.revisionName) {
-      return { kind: 'unchanged', stable, reason: `revision ${stable} is already the stable revision at 100%` };
+      return {
+        kind: 'unchanged',
+        stable,
+        reason: `revision ${stable} is already the stable revision at 100%`,
+      };
     }
     if (obs.stableRevision && specMatches(template.spec, obs.stableRevision.spec)) {
       return {
@@ -162,9 +179,17 @@ export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPl
   };
   if (active) {
     state.history = active.history;
-    state = record(state, { action: 'superseded', detail: `${active.candidate} replaced by ${inputs.revisionName}` }, now);
+    state = record(
+      state,
+      { action: 'superseded', detail: `${active.candidate} replaced by ${inputs.revisionName}` },
+      now,
+    );
   }
-  state = record(state, { action: 'deploy', detail: `${inputs.revisionName} at 0% under tag ${inputs.tag}` }, now);
+  state = record(
+    state,
+    { action: 'deploy', detail: `${inputs.revisionName} at 0% under tag ${inputs.tag}` },
+    now,
+  );
   return {
     kind: 'start',
     state,
@@ -186,7 +211,12 @@ export type Next =
 
 /** After the candidate is Ready and passed its smoke test: the first step. */
 export function afterSmoke(state: RolloutState, verdict: Verdict, now: Date): Next {
-  if (!verdict.pass) return rollback(record(state, { action: 'smoke', verdict: 'fail', detail: verdict.detail }, now), `smoke test failed: ${verdict.detail}`, now);
+  if (!verdict.pass)
+    return rollback(
+      record(state, { action: 'smoke', verdict: 'fail', detail: verdict.detail }, now),
+      `smoke test failed: ${verdict.detail}`,
+      now,
+    );
   const s = record(state, { action: 'smoke', verdict: 'pass', detail: verdict.detail }, now);
   return enterStep(s, 0, now);
 }
@@ -215,7 +245,11 @@ export function holdCurrent(state: RolloutState, now: Date): Next {
 
 /** The verdict on the current step's dwell. */
 export function afterHold(state: RolloutState, verdict: Verdict, now: Date): Next {
-  const s = record(state, { action: 'hold', verdict: verdict.pass ? 'pass' : 'fail', detail: verdict.detail }, now);
+  const s = record(
+    state,
+    { action: 'hold', verdict: verdict.pass ? 'pass' : 'fail', detail: verdict.detail },
+    now,
+  );
   if (!verdict.pass) return rollback(s, `${state.percent}% step failed: ${verdict.detail}`, now);
   return enterStep(s, state.step + 1, now);
 }
@@ -259,7 +293,13 @@ export function planRollback(
     startedAt: now.toISOString(),
     history: [],
   };
-  const next: RolloutState = { ...base, baseline, phase: 'rolled-back', percent: 0, stepStartedAt: now.toISOString() };
+  const next: RolloutState = {
+    ...base,
+    baseline,
+    phase: 'rolled-back',
+    percent: 0,
+    stepStartedAt: now.toISOString(),
+  };
   const recorded = record(next, { action: 'rollback', detail: `to ${describeBaseline(baseline)}` }, now);
   return { state: recorded, patch: patchFor(svc, recorded), target: stableOf(recorded) };
 }

@@ -81,11 +81,18 @@ export function decodeState(text: string | undefined): { state?: RolloutState; p
     !Array.isArray(s.steps) ||
     !Array.isArray(s.history)
   ) {
-    return { problem: `annotation ${STATE_ANNOTATION} is not a rollout state this version understands; ignoring it` };
+    return {
+      problem: `annotation ${STATE_ANNOTATION} is not a rollout state this version understands; ignoring it`,
+    };
   }
   return { state: s as RolloutState };
 }
 
 export function record(state: RolloutState, d: Omit<Decision, 'at' | 'percent'>, now: Date): RolloutState {
-  return { ...state, history: [...state.history, { at: now.toISOString(), percent: state.percent, ...d }].slice(-HISTORY_LIMIT) };
+  return {
+    ...state,
+    history: [...state.history, { at: now.toISOString(), percent: state.percent, ...d }].slice(
+      -HISTORY_LIMIT,
+    ),
+  };
 }

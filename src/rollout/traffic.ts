@@ -22,7 +22,9 @@ export function apportion(weights: number[], total: number): number[] {
   const exact = weights.map((w) => (w * total) / sum);
   const out = exact.map(Math.floor);
   let left = total - out.reduce((a, b) => a + b, 0);
-  const order = exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const order = exact
+    .map((e, i) => [e - Math.floor(e), i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   for (const [, i] of order) {
     if (left <= 0) break;
     out[i]! += 1;
@@ -32,13 +34,21 @@ export function apportion(weights: number[], total: number): number[] {
 }
 
 /** Entries the action manages: its tags, and untagged entries that carry traffic or pin a known revision. */
-export function isManaged(t: TrafficTarget, tag: string, stableTag: string, known: ReadonlySet<string>): boolean {
+export function isManaged(
+  t: TrafficTarget,
+  tag: string,
+  stableTag: string,
+  known: ReadonlySet<string>,
+): boolean {
   if (t.tag) return t.tag === tag || (stableTag !== '' && t.tag === stableTag);
   return (t.percent ?? 0) > 0 || (t.revisionName !== undefined && known.has(t.revisionName));
 }
 
 /** The user's own entries from the current `spec.traffic`, percent set to 0. */
-export function userEntries(current: TrafficTarget[], plan: Pick<TrafficPlan, 'tag' | 'stableTag' | 'baseline' | 'candidate'>): TrafficTarget[] {
+export function userEntries(
+  current: TrafficTarget[],
+  plan: Pick<TrafficPlan, 'tag' | 'stableTag' | 'baseline' | 'candidate'>,
+): TrafficTarget[] {
   const known = new Set(plan.baseline.map((b) => b.revisionName));
   if (plan.candidate) known.add(plan.candidate);
   return current
@@ -52,7 +62,9 @@ export function userEntries(current: TrafficTarget[], plan: Pick<TrafficPlan, 't
 export function buildTraffic(current: TrafficTarget[], plan: TrafficPlan): TrafficTarget[] {
   const out: TrafficTarget[] = [];
   const pin = (revisionName: string, percent: number, tag?: string): TrafficTarget =>
-    tag ? { tag, revisionName, latestRevision: false, percent } : { revisionName, latestRevision: false, percent };
+    tag
+      ? { tag, revisionName, latestRevision: false, percent }
+      : { revisionName, latestRevision: false, percent };
   if (plan.promoted && plan.candidate) {
     out.push(pin(plan.candidate, 100, plan.stableTag || undefined));
     out.push({ tag: plan.tag, latestRevision: true, percent: 0 });

@@ -27,7 +27,9 @@ export interface Fixture {
 
 export const FAST = { interval: '600ms', 'probe-rps': '25', timeout: '10s' };
 
-export async function fixture(opts: { name?: string; traffic?: KObject[]; revisionName?: string } = {}): Promise<Fixture> {
+export async function fixture(
+  opts: { name?: string; traffic?: KObject[]; revisionName?: string } = {},
+): Promise<Fixture> {
   const name = opts.name ?? 'hello';
   const h = await startHarness({ seed: 7 });
   const dir = mkdtempSync(join(tmpdir(), 'e2e-'));
@@ -35,10 +37,17 @@ export async function fixture(opts: { name?: string; traffic?: KObject[]; revisi
   h.emulator.store.subscribe((e) => {
     if (e.plural !== 'services') return;
     for (const t of (e.object.status?.traffic ?? []) as { revisionName?: string; percent?: number }[]) {
-      if (t.revisionName) maxPercent.set(t.revisionName, Math.max(maxPercent.get(t.revisionName) ?? 0, t.percent ?? 0));
+      if (t.revisionName)
+        maxPercent.set(t.revisionName, Math.max(maxPercent.get(t.revisionName) ?? 0, t.percent ?? 0));
     }
   });
-  await h.create(service(name, { image: 'ghcr.io/example/hello:v1', revisionName: opts.revisionName, traffic: opts.traffic }));
+  await h.create(
+    service(name, {
+      image: 'ghcr.io/example/hello:v1',
+      revisionName: opts.revisionName,
+      traffic: opts.traffic,
+    }),
+  );
   await h.settled(name);
   h.emulator.api.requests.length = 0;
   const f: Fixture = {
@@ -57,14 +66,17 @@ export async function fixture(opts: { name?: string; traffic?: KObject[]; revisi
         ...extra,
       }),
     svc: () => h.get('services', name),
-    state: async () => decodeState((await h.get('services', name)).metadata.annotations?.[STATE_ANNOTATION]).state,
+    state: async () =>
+      decodeState((await h.get('services', name)).metadata.annotations?.[STATE_ANNOTATION]).state,
     percents: async () => {
       const svc = await h.get('services', name);
       const out: Record<string, number> = {};
-      for (const t of svc.status?.traffic ?? []) if (t.percent) out[t.revisionName] = (out[t.revisionName] ?? 0) + t.percent;
+      for (const t of svc.status?.traffic ?? [])
+        if (t.percent) out[t.revisionName] = (out[t.revisionName] ?? 0) + t.percent;
       return out;
     },
-    writes: () => h.emulator.api.requests.filter((r) => r.method !== 'GET').map(({ method, url }) => ({ method, url })),
+    writes: () =>
+      h.emulator.api.requests.filter((r) => r.method !== 'GET').map(({ method, url }) => ({ method, url })),
     revisions: async () => {
       const list = (await h.api.listNamespacedCustomObject({
         group: 'serving.knative.dev',

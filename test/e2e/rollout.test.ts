@@ -37,7 +37,15 @@ describe('deploy', () => {
     expect(r.stdout).toMatch(/✔ 10% healthy after .*candidate \d+ requests, 0 errors.*stable \d+ requests/);
     const state = await f.state();
     expect(state?.phase).toBe('promoted');
-    expect(state?.history.map((d) => d.action)).toEqual(['deploy', 'smoke', 'step', 'hold', 'step', 'hold', 'promote']);
+    expect(state?.history.map((d) => d.action)).toEqual([
+      'deploy',
+      'smoke',
+      'step',
+      'hold',
+      'step',
+      'hold',
+      'promote',
+    ]);
     expect(r.summary).toContain('## 🚀 Promoted: `default/hello`');
     expect(r.summary).toContain('xychart-beta');
     expect(r.summary).toMatch(/\| step 1 \| 10% \|/);
@@ -62,7 +70,9 @@ describe('deploy', () => {
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });
     expect(f.maxPercent.get('hello-v2')).toBe(10);
     const [error] = errorLines(r.stdout).filter((l) => l.includes('Rolled back'));
-    expect(error).toMatch(/Rolled back hello-v2: 10% step failed: error rate over the limit: candidate \d+ requests, \d+ errors/);
+    expect(error).toMatch(
+      /Rolled back hello-v2: 10% step failed: error rate over the limit: candidate \d+ requests, \d+ errors/,
+    );
     expect(error).toContain('Traffic is back on hello-00001 100%');
     // It decided long before the 20 s dwell was over.
     expect(r.durationMs).toBeLessThan(15_000);
@@ -80,7 +90,9 @@ describe('deploy', () => {
     });
     expect(r.code).toBe(1);
     expect(r.outputs.status).toBe('rolled-back');
-    expect(r.stdout).toMatch(/p99 latency over the limit: candidate \d+ requests, 0 errors \(0\.0% ≤ 1\.0%\), p99 1\d\d ms > 100 ms/);
+    expect(r.stdout).toMatch(
+      /p99 latency over the limit: candidate \d+ requests, 0 errors \(0\.0% ≤ 1\.0%\), p99 1\d\d ms > 100 ms/,
+    );
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });
   });
 
@@ -102,7 +114,12 @@ describe('deploy', () => {
 
   it('stops at once on a revision that fails (its container exits)', async () => {
     f = await fixture();
-    const r = await f.run({ image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', env: 'EMULATOR_CRASH_ON_START=1', timeout: '1m' });
+    const r = await f.run({
+      image: 'ghcr.io/example/hello:v2',
+      'revision-name': 'hello-v2',
+      env: 'EMULATOR_CRASH_ON_START=1',
+      timeout: '1m',
+    });
     expect(r.code).toBe(1);
     expect(errorLines(r.stdout).join('\n')).toMatch(/revision hello-v2 failed: .*Revision "hello-v2" failed/);
     expect(r.durationMs).toBeLessThan(20_000);
@@ -118,12 +135,14 @@ describe('deploy', () => {
     });
     expect(r.code).toBe(1);
     expect(r.outputs.status).toBe('rolled-back');
-    expect(errorLines(r.stdout).join('\n')).toMatch(/smoke test failed: GET \/: status 200 but the body does not match \/\^welcome\//);
+    expect(errorLines(r.stdout).join('\n')).toMatch(
+      /smoke test failed: GET \/: status 200 but the body does not match \/\^welcome\//,
+    );
     expect(f.maxPercent.get('hello-v2') ?? 0).toBe(0);
     expect((await f.state())?.history.map((d) => d.action)).toEqual(['deploy', 'smoke', 'rollback']);
   });
 
-  it("keeps the traffic entries and tags the user added", async () => {
+  it('keeps the traffic entries and tags the user added', async () => {
     f = await fixture({
       revisionName: 'hello-v1',
       traffic: [
@@ -135,10 +154,19 @@ describe('deploy', () => {
     const r = await f.run({ image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', steps: '50' });
     expect(r.code, r.stdout).toBe(0);
     const svc = await f.svc();
-    expect(svc.spec.traffic).toContainEqual({ tag: 'v1', revisionName: 'hello-v1', percent: 0, latestRevision: false });
+    expect(svc.spec.traffic).toContainEqual({
+      tag: 'v1',
+      revisionName: 'hello-v1',
+      percent: 0,
+      latestRevision: false,
+    });
     expect(svc.spec.traffic).toContainEqual({ tag: 'preview', latestRevision: true, percent: 0 });
-    const tags = (svc.status.traffic as { tag?: string; revisionName: string }[]).map((t) => `${t.tag}=${t.revisionName}`);
-    expect(tags).toEqual(expect.arrayContaining(['v1=hello-v1', 'preview=hello-v2', 'stable=hello-v2', 'latest=hello-v2']));
+    const tags = (svc.status.traffic as { tag?: string; revisionName: string }[]).map(
+      (t) => `${t.tag}=${t.revisionName}`,
+    );
+    expect(tags).toEqual(
+      expect.arrayContaining(['v1=hello-v1', 'preview=hello-v2', 'stable=hello-v2', 'latest=hello-v2']),
+    );
   });
 
   it('does nothing when the stable revision already runs the image', async () => {
@@ -146,13 +174,19 @@ describe('deploy', () => {
     const r = await f.run({ image: 'ghcr.io/example/hello:v1' });
     expect(r.code).toBe(0);
     expect(r.outputs.status).toBe('unchanged');
-    expect(r.stdout).toContain('Nothing to deploy: the stable revision hello-00001 already runs this image and spec.');
+    expect(r.stdout).toContain(
+      'Nothing to deploy: the stable revision hello-00001 already runs this image and spec.',
+    );
     expect(f.writes()).toEqual([]);
   });
 
   it('re-running a deploy after a rollback reuses the revision instead of creating another', async () => {
     f = await fixture();
-    const inputs = { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', 'smoke-tests': '- path: /nope\n  retries: 0\n  status: 404' };
+    const inputs = {
+      image: 'ghcr.io/example/hello:v2',
+      'revision-name': 'hello-v2',
+      'smoke-tests': '- path: /nope\n  retries: 0\n  status: 404',
+    };
     const first = await f.run(inputs);
     expect(first.code).toBe(1);
     const second = await f.run(inputs);
@@ -165,7 +199,11 @@ describe('deploy', () => {
 
   it('writes nothing in a dry run, and prints the patch it would send', async () => {
     f = await fixture();
-    const r = await f.run({ image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', 'dry-run': 'true' });
+    const r = await f.run({
+      image: 'ghcr.io/example/hello:v2',
+      'revision-name': 'hello-v2',
+      'dry-run': 'true',
+    });
     expect(r.code).toBe(0);
     expect(r.outputs.status).toBe('planned');
     expect(r.stdout).toContain('image: ghcr.io/example/hello:v2');
@@ -202,7 +240,10 @@ describe('promote, rollback and cancellation', () => {
   it('promote sends the candidate of a rollout left at a step to 100%', async () => {
     f = await fixture();
     // A run that dies mid-rollout (the runner machine lost): the state stays on the Service at 10%.
-    const dead = await f.run({ image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', interval: '1h' }, { cancelOn: 'Holding', kill: true });
+    const dead = await f.run(
+      { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', interval: '1h' },
+      { cancelOn: 'Holding', kill: true },
+    );
     expect(dead.signal).toBe('SIGKILL');
     expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-v2': 10 });
     const r = await f.run({ command: 'promote' });
@@ -214,7 +255,10 @@ describe('promote, rollback and cancellation', () => {
 
   it('a cancelled run puts traffic back on the stable revision before it exits', async () => {
     f = await fixture();
-    const r = await f.run({ image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', interval: '1h' }, { cancelOn: 'Holding' });
+    const r = await f.run(
+      { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', interval: '1h' },
+      { cancelOn: 'Holding' },
+    );
     expect(r.code).toBe(1);
     expect(r.durationMs).toBeLessThan(15_000);
     expect(r.stdout).toMatch(/Stopped \(the run was cancelled\): rolled back to hello-00001 100%/);
@@ -224,7 +268,11 @@ describe('promote, rollback and cancellation', () => {
   it('rollback puts an older revision back at 100%', async () => {
     f = await fixture({ revisionName: 'hello-v1' });
     for (const v of ['v2', 'v3']) {
-      const r = await f.run({ image: `ghcr.io/example/hello:${v}`, 'revision-name': `hello-${v}`, steps: '100' });
+      const r = await f.run({
+        image: `ghcr.io/example/hello:${v}`,
+        'revision-name': `hello-${v}`,
+        steps: '100',
+      });
       expect(r.code, r.stdout).toBe(0);
     }
     expect(await f.percents()).toEqual({ 'hello-v3': 100 });
@@ -238,7 +286,9 @@ describe('promote, rollback and cancellation', () => {
     expect(r.outputs['stable-revision']).toBe('hello-v1');
     expect(await f.percents()).toEqual({ 'hello-v1': 100 });
     const svc = await f.svc();
-    expect(svc.status.traffic).toContainEqual(expect.objectContaining({ tag: 'stable', revisionName: 'hello-v1' }));
+    expect(svc.status.traffic).toContainEqual(
+      expect.objectContaining({ tag: 'stable', revisionName: 'hello-v1' }),
+    );
   });
 
   it('status reports the rollout without writing', async () => {

@@ -70,7 +70,8 @@ export function inputEnv(inputs: Record<string, string>): Record<string, string>
     if (spec.default !== undefined) env[`INPUT_${name.toUpperCase()}`] = spec.default;
   }
   for (const [name, value] of Object.entries(inputs)) {
-    if (!(name in actionYml.inputs)) throw new Error(`test uses input "${name}" that action.yml does not declare`);
+    if (!(name in actionYml.inputs))
+      throw new Error(`test uses input "${name}" that action.yml does not declare`);
     env[`INPUT_${name.toUpperCase()}`] = value;
   }
   return env;
@@ -118,7 +119,9 @@ export function runAction(opts: RunActionOptions): Promise<ActionResult> {
       }
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const cancel = opts.cancelAfterMs ? setTimeout(() => child.kill('SIGINT'), opts.cancelAfterMs) : undefined;
+    const cancel = opts.cancelAfterMs
+      ? setTimeout(() => child.kill('SIGINT'), opts.cancelAfterMs)
+      : undefined;
     const kill = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {

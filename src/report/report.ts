@@ -76,27 +76,31 @@ export function logTable(report: RunReport): string {
 
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-/** The chart: candidate traffic over time, as a step line in a Mermaid xychart. */
-export function mermaidChart(report: RunReport): string {
+/**
+ * The chart: candidate traffic over time in a Mermaid xychart. Its x axis spaces points evenly, so the timeline
+ * is sampled at even times, which draws the steps at their true lengths.
+ */
+export function mermaidChart(report: RunReport, points = 41): string {
   if (report.timeline.length === 0) return '';
-  const points: { t: number; p: number }[] = [];
-  let prev = 0;
-  for (const { at, percent } of report.timeline) {
-    const t = Math.round((at - report.startedAt) / 1000);
-    points.push({ t, p: prev }, { t, p: percent });
-    prev = percent;
-  }
-  const end = Math.round(
-    (Math.max(report.timeline.at(-1)!.at, ...report.steps.map((s) => s.endedAt)) - report.startedAt) / 1000,
+  const end = Math.max(report.timeline.at(-1)!.at, ...report.steps.map((s) => s.endedAt));
+  const span = Math.max(1, end - report.startedAt);
+  const percentAt = (t: number) => {
+    let p = 0;
+    for (const e of report.timeline) if (e.at <= t) p = e.percent;
+    return p;
+  };
+  const values = Array.from({ length: points }, (_, i) =>
+    percentAt(report.startedAt + (span * i) / (points - 1)),
   );
-  points.push({ t: Math.max(end, points.at(-1)!.t), p: prev });
+  const minutes = span >= 180_000;
+  const axisEnd = minutes ? Math.ceil(span / 60_000) : Math.ceil(span / 1000);
   return [
     '```mermaid',
     'xychart-beta',
-    `  title "Traffic to ${report.candidate ?? 'the candidate'}"`,
-    `  x-axis "seconds since start" [${points.map((p) => `"${p.t}s"`).join(', ')}]`,
+    `  title "Traffic to ${report.candidate ?? 'the candidate'} (%)"`,
+    `  x-axis "${minutes ? 'minutes' : 'seconds'} since start" 0 --> ${axisEnd}`,
     '  y-axis "% of traffic" 0 --> 100',
-    `  line [${points.map((p) => p.p).join(', ')}]`,
+    `  line [${values.join(', ')}]`,
     '```',
   ].join('\n');
 }

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { logTable, markdownSummary, mermaidChart, newReport } from '../../src/report/report.ts';
+
+function report() {
+  const r = newReport('deploy', 'hello', 'default', 0);
+  r.status = 'rolled-back';
+  r.candidate = 'hello-v2';
+  r.stable = 'hello-v1';
+  r.message = 'Rolled back hello-v2: 50% step failed.';
+  r.timeline = [
+    { at: 0, percent: 0 },
+    { at: 2000, percent: 10 },
+    { at: 62_000, percent: 50 },
+    { at: 75_000, percent: 0 },
+  ];
+  r.steps = [
+    { label: 'smoke', percent: 0, startedAt: 1000, endedAt: 1500, verdict: 'pass', detail: '1 passed' },
+    {
+      label: 'step 1',
+      percent: 10,
+      startedAt: 2000,
+      endedAt: 62_000,
+      candidate: { requests: 600, errors: 0, latencies: [5, 7, 9] },
+      verdict: 'pass',
+      detail: 'ok',
+    },
+    {
+      label: 'step 2',
+      percent: 50,
+      startedAt: 62_000,
+      endedAt: 75_000,
+      candidate: { requests: 130, errors: 12, latencies: [5] },
+      verdict: 'fail',
+      detail: 'error rate | over',
+    },
+  ];
+  return r;
+}
+
+describe('report', () => {
+  it('charts candidate traffic at even times, so each step is drawn at its true length', () => {
+    expect(mermaidChart(report(), 16)).toBe(
+      [
+        '```mermaid',
+        'xychart-beta',
+        '  title "Traffic to hello-v2 (%)"',
+        '  x-axis "seconds since start" 0 --> 75',
+        '  y-axis "% of traffic" 0 --> 100',
+        '  line [0, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 50, 50, 0]',
+        '```',
+      ].join('\n'),
+    );
+  });
+
+  it('summarises steps with timings and verdicts, escaping table cells', () => {
+    const md = markdownSummary(report());
+    expect(md).toContain('## ↩️ Rolled back: `default/hello`');
+    expect(md).toContain(
+      '| step 2 | 50% | +1m2s | 13s | 130 req, 12 err (9.2%), p99 5 ms | — | ❌ error rate \\| over |',
+    );
+  });
+
+  it('prints an aligned table for the log', () => {
+    const lines = logTable(report()).split('\n');
+    expect(lines[0]).toMatch(/^step\s+traffic\s+took\s+candidate\s+stable\s+verdict$/);
+    expect(lines[2]).toMatch(/^step 1\s+10%\s+1m\s+600 req, 0 err \(0\.0%\), p99 9 ms\s+—\s+pass$/);
+  });
+});

@@ -1,201 +1,103 @@
-// npm run demo: a rollout rehearsed against the built-in Knative Serving emulator.
-//
-// Until the action itself lands (issue 3), this walks the same steps by hand with @kubernetes/client-node:
-// a new revision at 0% under a tag, a smoke test of its tag URL through the gateway, stepped traffic, and a
-// faulty release rolled back to the stable revision. It prints what each step saw.
+// npm run demo: the action itself (dist/index.js, run as the runner runs it) against the built-in Knative
+// Serving emulator. A healthy release goes out 10% → 50% → 100%; then a faulty one (it answers 30% of requests
+// with 503) is caught at its first step and rolled back. The log is rendered as a workflow log would show it.
 
-import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { Agent, request } from 'undici';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { startEmulator } from '../test/emulator/emulator.ts';
-import type { KObject } from '../test/emulator/util.ts';
+import { inputEnv, DIST, parseOutputFile } from '../test/e2e/runner.ts';
+import { WorkflowLog } from './workflow-log.ts';
 
-const NS = 'default';
-const SVC = 'hello';
-const group = 'serving.knative.dev';
-const version = 'v1';
-
+const interval = process.env.DEMO_INTERVAL ?? '3s';
 const emulator = await startEmulator({ seed: 7, ingressDelayMs: 50 });
 const kc = new KubeConfig();
 kc.loadFromString(emulator.kubeconfig());
 const api = kc.makeApiClient(CustomObjectsApi);
-const dispatcher = new Agent({ connections: 16 });
+const say = (s = '') => process.stdout.write(`${s}\n`);
+const banner = (s: string) => say(`\n${'━'.repeat(4)} ${s} ${'━'.repeat(Math.max(4, 100 - s.length))}`);
 
-const log = (line = '') => process.stdout.write(`${line}\n`);
-const group_ = (title: string) => log(`::group::${title}`);
-const endGroup = () => log('::endgroup::');
-
-const get = () =>
-  api.getNamespacedCustomObject({
-    group,
-    version,
-    namespace: NS,
-    plural: 'services',
-    name: SVC,
-  }) as Promise<KObject>;
-const patch = (body: object) =>
-  api.patchNamespacedCustomObject(
-    { group, version, namespace: NS, plural: 'services', name: SVC, body },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  ) as Promise<KObject>;
-
-async function settle(what: (s: KObject) => boolean, timeoutMs = 10_000): Promise<KObject> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await get();
-    const ready = s.status?.conditions?.find((c: KObject) => c.type === 'Ready');
-    if (s.status?.observedGeneration === s.metadata.generation && ready?.status !== 'Unknown' && what(s))
-      return s;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${SVC}: ${JSON.stringify(s.status)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function probe(host: string, n: number): Promise<Map<string, { ok: number; errors: number }>> {
-  const out = new Map<string, { ok: number; errors: number }>();
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      const res = await request(emulator.gatewayUrl, { headers: { host }, dispatcher });
-      const body = (await res.body.json()) as { revision: string };
-      const c = out.get(body.revision) ?? { ok: 0, errors: 0 };
-      if (res.statusCode < 500) c.ok++;
-      else c.errors++;
-      out.set(body.revision, c);
-    }),
-  );
-  return out;
-}
-
-const fmt = (m: Map<string, { ok: number; errors: number }>) =>
-  [...m.entries()]
-    .sort()
-    .map(([rev, c]) => `${rev}: ${c.ok + c.errors} requests, ${c.errors} errors`)
-    .join('; ');
-
-const traffic = (s: KObject) =>
-  (s.status?.traffic ?? [])
-    .map((t: KObject) => `${t.revisionName}=${t.percent}%${t.tag ? ` (tag ${t.tag})` : ''}`)
-    .join(', ');
-
-const template = (name: string, image: string, env: Record<string, string> = {}) => ({
-  metadata: { name },
-  spec: { containers: [{ image, env: Object.entries(env).map(([k, v]) => ({ name: k, value: v })) }] },
-});
-
-const split = (stable: string, candidate: string, percent: number) => [
-  { revisionName: stable, percent: 100 - percent, tag: 'stable' },
-  { revisionName: candidate, percent, tag: 'latest' },
-];
-
-async function release(
-  name: string,
-  image: string,
-  env: Record<string, string>,
-  stable: string,
-): Promise<boolean> {
-  group_(`Deploy ${name} at 0% under tag "latest"`);
-  await patch({
-    spec: {
-      template: template(name, image, env),
-      traffic: [
-        { revisionName: stable, percent: 100, tag: 'stable' },
-        { latestRevision: true, percent: 0, tag: 'latest' },
-      ],
-    },
+async function step(title: string, inputs: Record<string, string>): Promise<Record<string, string>> {
+  banner(title);
+  const dir = mkdtempSync(join(tmpdir(), 'demo-'));
+  const files = { GITHUB_OUTPUT: join(dir, 'out'), GITHUB_STEP_SUMMARY: join(dir, 'summary.md') };
+  for (const f of Object.values(files)) writeFileSync(f, '');
+  const log = new WorkflowLog();
+  const env = {
+    PATH: process.env.PATH ?? '',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_SHA: '3f6c1d2a9b8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a',
+    ...files,
+    ...inputEnv({ kubeconfig: emulator.kubeconfig(), gateway: emulator.gatewayUrl, ...inputs }),
+  };
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn(process.execPath, [DIST], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.on('data', (d: Buffer) => log.feed(d.toString()));
+    child.on('close', (c) => {
+      log.end();
+      resolve(c);
+    });
   });
-  let s = await settle((x) => x.status?.latestReadyRevisionName === name);
-  log(`revision ${name} is Ready; traffic: ${traffic(s)}`);
-  endGroup();
-
-  const tagHost = `latest-${SVC}.${NS}.${emulator.domain}`;
-  group_(`Smoke test http://${tagHost}/ through the gateway`);
-  const smoke = await probe(tagHost, 20);
-  log(fmt(smoke));
-  endGroup();
-
-  for (const percent of [10, 50, 100]) {
-    group_(`Step: ${percent}% to ${name}`);
-    await patch({ spec: { traffic: split(stable, name, percent) } });
-    s = await settle((x) =>
-      x.status?.traffic?.some((t: KObject) => t.revisionName === name && t.percent === percent),
-    );
-    log(`route reports: ${traffic(s)}`);
-    const seen = await probe(tagHost, 200);
-    const c = seen.get(name) ?? { ok: 0, errors: 0 };
-    const rate = c.errors / Math.max(1, c.ok + c.errors);
-    log(
-      `candidate probe: ${c.ok + c.errors} requests, ${c.errors} errors (${(rate * 100).toFixed(1)}%, limit 1.0%)`,
-    );
-    const users = await probe(`${SVC}.${NS}.${emulator.domain}`, 200);
-    log(`service host: ${fmt(users)}`);
-    if (rate > 0.01) {
-      log(`::error::error rate ${(rate * 100).toFixed(1)}% is over 1.0%: rolling back to ${stable}`);
-      await patch({
-        spec: {
-          traffic: [
-            { revisionName: stable, percent: 100, tag: 'stable' },
-            { latestRevision: true, percent: 0, tag: 'latest' },
-          ],
-        },
-      });
-      s = await settle((x) =>
-        x.status?.traffic?.some((t: KObject) => t.revisionName === stable && t.percent === 100),
-      );
-      log(`rolled back; traffic: ${traffic(s)}`);
-      endGroup();
-      return false;
-    }
-    endGroup();
-  }
-  await patch({
-    spec: {
-      traffic: [
-        { revisionName: name, percent: 100, tag: 'stable' },
-        { latestRevision: true, percent: 0, tag: 'latest' },
-      ],
-    },
-  });
-  s = await settle((x) =>
-    x.status?.traffic?.some((t: KObject) => t.tag === 'stable' && t.revisionName === name),
+  const outputs = parseOutputFile(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
+  say(
+    `\n→ exit code ${code}; outputs: status=${outputs.status} revision=${outputs.revision} stable-revision=${outputs['stable-revision']} percent=${outputs.percent}`,
   );
-  log(`promoted ${name}; traffic: ${traffic(s)}`);
-  return true;
+  say(`→ job summary (Markdown with a Mermaid chart): ${files.GITHUB_STEP_SUMMARY}`);
+  return outputs;
 }
 
 try {
-  log(`Knative Serving emulator: API ${emulator.apiUrl}, gateway ${emulator.gatewayUrl}`);
-  group_('Create the service with its first revision, hello-v1');
+  banner('kubectl apply: Service hello, image ghcr.io/example/hello:v1');
   await api.createNamespacedCustomObject({
-    group,
-    version,
-    namespace: NS,
+    group: 'serving.knative.dev',
+    version: 'v1',
+    namespace: 'default',
     plural: 'services',
     body: {
-      apiVersion: `${group}/${version}`,
+      apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
-      metadata: { name: SVC },
+      metadata: { name: 'hello' },
       spec: {
-        template: template('hello-v1', 'ghcr.io/example/hello:v1'),
-        traffic: [{ revisionName: 'hello-v1', percent: 100, tag: 'stable' }],
+        template: {
+          metadata: { name: 'hello-v1' },
+          spec: { containers: [{ image: 'ghcr.io/example/hello:v1' }] },
+        },
       },
     },
   });
-  const first = await settle((s) => s.status?.latestReadyRevisionName === 'hello-v1');
-  log(`hello-v1 is Ready at ${first.status.url}; traffic: ${traffic(first)}`);
-  endGroup();
+  say('service.serving.knative.dev/hello created');
 
-  const healthy = await release('hello-v2', 'ghcr.io/example/hello:v2', {}, 'hello-v1');
-  const faulty = await release(
-    'hello-v3',
-    'ghcr.io/example/hello:v3',
-    { EMULATOR_ERROR_RATE: '0.2' },
-    'hello-v2',
+  const common = { service: 'hello', steps: '10,50,100', interval, 'probe-rps': '20', timeout: '30s' };
+  const good = await step('uses: knative-canary-action: a healthy release (v2)', {
+    ...common,
+    image: 'ghcr.io/example/hello:v2',
+    'revision-name': 'hello-v2',
+  });
+  const bad = await step(
+    'uses: knative-canary-action: a faulty release (v3 answers 30% of requests with 503)',
+    {
+      ...common,
+      image: 'ghcr.io/example/hello:v3',
+      'revision-name': 'hello-v3',
+      env: 'EMULATOR_ERROR_RATE=0.3\nEMULATOR_ERROR_STATUS=503',
+      'smoke-tests': '- path: /\n  retries: 10',
+    },
   );
-  log();
-  log(
-    `hello-v2: ${healthy ? 'promoted' : 'rolled back'}; hello-v3 (20% errors injected): ${faulty ? 'promoted' : 'rolled back'}`,
-  );
-  if (!healthy || faulty) process.exitCode = 1;
+  const svc = (await api.getNamespacedCustomObject({
+    group: 'serving.knative.dev',
+    version: 'v1',
+    namespace: 'default',
+    plural: 'services',
+    name: 'hello',
+  })) as { status: { traffic: { revisionName: string; percent: number; tag?: string }[] } };
+  banner('kubectl get ksvc hello: where traffic is now');
+  for (const t of svc.status.traffic)
+    say(`  ${t.revisionName.padEnd(10)} ${String(t.percent).padStart(3)}%  ${t.tag ? `tag ${t.tag}` : ''}`);
+  const ok = good.status === 'promoted' && bad.status === 'rolled-back';
+  say(ok ? '\nDemo finished: v2 promoted, v3 rolled back automatically.' : '\nDemo did not go as expected.');
+  process.exitCode = ok ? 0 : 1;
 } finally {
-  await dispatcher.close();
   await emulator.close();
 }

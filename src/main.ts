@@ -89,28 +89,19 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     return;
   }
   const shell = new Shell(inputs, client, report, { ...opts, now, runUrl });
+  let failure: Error | undefined;
   try {
     await shell.execute();
   } catch (e) {
-    const err = e as Error;
-    report.message ||= err.message;
-    core.setFailed(
-      err instanceof InputError || err instanceof PlanError || err instanceof RolloutFailed
-        ? err.message
-        : `${err.message}`,
-    );
-    if (!(
-      err instanceof InputError ||
-      err instanceof PlanError ||
-      err instanceof RolloutFailed ||
-      err instanceof KubeError
-    )) {
-      core.debug(err.stack ?? '');
-    }
-  } finally {
-    await shell.finish();
-    await closeAgent();
+    failure = e as Error;
+    report.message ||= failure.message;
+    const expected = [InputError, PlanError, RolloutFailed, KubeError].some((k) => failure instanceof k);
+    if (!expected) core.debug(failure.stack ?? '');
   }
+  // The table and summary first, then the verdict as the log's last word.
+  await shell.finish(failure === undefined);
+  await closeAgent();
+  if (failure) core.setFailed(failure.message);
 }
 
 class Shell {
@@ -386,7 +377,11 @@ class Shell {
         }
         case 'rollback': {
           core.startGroup(`Roll back to ${describeBaseline(state.baseline)}`);
+          const began = this.now();
           await this.apply(next);
+          core.info(
+            `Traffic: ${describePercents(resolvedPercents(this.service!))}, confirmed by the route ${formatDuration(this.now() - began)} after the decision.`,
+          );
           core.endGroup();
           this.done(
             'rolled-back',
@@ -702,11 +697,11 @@ class Shell {
     );
   }
 
-  async finish(): Promise<void> {
+  async finish(succeeded: boolean): Promise<void> {
     const { report } = this;
     if (report.steps.length) core.info(`\n${logTable(report)}`);
-    if (report.message) core.info(report.message);
     core.info(`API requests: ${this.client.requests}`);
+    if (succeeded && report.message) core.info(report.message);
     if (process.env.GITHUB_STEP_SUMMARY) {
       try {
         await core.summary.addRaw(markdownSummary(report), true).write();

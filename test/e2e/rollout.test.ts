@@ -90,7 +90,7 @@ describe('deploy', () => {
     });
     expect(r.code).toBe(1);
     expect(r.outputs.status).toBe('rolled-back');
-    expect(r.stdout).toMatch(
+    expect(errorLines(r.stdout).join('\n')).toMatch(
       /p99 latency over the limit: candidate \d+ requests, 0 errors \(0\.0% ≤ 1\.0%\), p99 1\d\d ms > 100 ms/,
     );
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });

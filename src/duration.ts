@@ -12,12 +12,16 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(total);
 }
 
-/** Formats milliseconds the way the parser reads them back: `1m30s`, `250ms`, `2h`. */
+/** Formats milliseconds for people, in a form the parser reads back: `1m30s`, `1.5s`, `250ms`, `2h` (rounded). */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000 && Math.round(ms) % 1000 !== 0) return `${Number((ms / 1000).toFixed(1))}s`;
+  const r = Math.round(ms);
+  if (r < 1000) return `${r}ms`;
+  if (r < 60_000 && r % 1000 !== 0) {
+    const tenths = Math.round(r / 100) / 10;
+    if (tenths < 60) return `${tenths}s`;
+  }
   const parts: string[] = [];
-  let rest = Math.round(ms / 1000);
+  let rest = Math.round(r / 1000);
   const h = Math.floor(rest / 3600);
   rest -= h * 3600;
   const m = Math.floor(rest / 60);

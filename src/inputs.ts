@@ -84,9 +84,6 @@ export class InputError extends Error {
 /** Reads one input; the runner passes them as INPUT_<NAME> (upper-cased, hyphens kept). */
 export type GetInput = (name: string) => string;
 
-export const envGetInput: GetInput = (name) =>
-  (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
-
 const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 function dnsLabel(input: string, value: string, what: string): string {
@@ -113,7 +110,7 @@ export function parseDurationInput(input: string, value: string, fallback: strin
   if (ms === undefined || ms <= 0) {
     throw new InputError(
       input,
-      `"${text}" is not a duration: expected a positive number with a unit, like 30s, 5m, 1h or 1m30s`,
+      `"${text}" is not a duration: expected a positive duration like 30s, 5m, 1h or 1m30s (a bare number is seconds)`,
     );
   }
   return ms;
@@ -123,6 +120,14 @@ function parseNumber(input: string, value: string, min: number, max: number, wha
   const n = Number(value);
   if (value === '' || !Number.isFinite(n) || n < min || n > max) {
     throw new InputError(input, `"${value}" is not ${what}`);
+  }
+  return n;
+}
+
+function parseLatency(text: string): number {
+  const n = Number(text.replace(/ms$/, ''));
+  if (!/^\d/.test(text) || !Number.isFinite(n) || n < 1 || n > 3_600_000) {
+    throw new InputError('max-latency-p99', `"${text}" is not a latency in milliseconds, like 500`);
   }
   return n;
 }
@@ -176,7 +181,7 @@ export function parseEnv(value: string): { name: string; value: string }[] {
       throw new InputError('env', `line ${i + 1} "${line}" is not KEY=value with a valid variable name`);
     }
     const existing = out.findIndex((e) => e.name === name);
-    const entry = { name, value: line.slice(eq + 1) };
+    const entry = { name, value: line.slice(eq + 1).trim() };
     if (existing >= 0) out[existing] = entry;
     else out.push(entry);
   }
@@ -273,7 +278,12 @@ export function readManifest(
     o && typeof o === 'object' && o.kind === 'Service' && o.apiVersion === 'serving.knative.dev/v1';
   const services = objects.filter(isService);
   if (services.length !== 1) {
-    const found = objects.map((o) => `${String(o?.apiVersion)} ${String(o?.kind)}`).join(', ') || 'nothing';
+    const found =
+      objects
+        .map((o) =>
+          o && typeof o === 'object' ? `${String(o.apiVersion)} ${String(o.kind)}` : `a ${typeof o}`,
+        )
+        .join(', ') || 'nothing';
     throw new InputError(
       'manifest',
       `"${path}" must hold exactly one Knative Service (apiVersion serving.knative.dev/v1, kind Service); found ${found}`,
@@ -340,17 +350,29 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
   const manifestTemplate = manifestPath ? readManifest(manifestPath, service, ctx.readFile) : undefined;
 
   const revisionNameGiven = get('revision-name') !== '';
-  const sha = ctx.sha.slice(0, 7).toLowerCase();
-  if (!revisionNameGiven && command === 'deploy' && !/^[0-9a-f]{7}$/.test(sha)) {
-    throw new InputError('revision-name', 'is required when the commit sha (GITHUB_SHA) is not available');
+  let revisionName = get('revision-name');
+  if (!revisionNameGiven && command === 'deploy') {
+    // The default names the revision after the commit: `<service>-<first 7 characters of the sha>`.
+    const sha = ctx.sha.slice(0, 7).toLowerCase();
+    if (!/^[0-9a-f]{7}$/.test(sha)) {
+      throw new InputError('revision-name', 'is required when the commit sha (GITHUB_SHA) is not available');
+    }
+    revisionName = `${service}-${sha}`;
+    if (revisionName.length > 63) {
+      throw new InputError(
+        'revision-name',
+        `the default "${revisionName}" is ${revisionName.length} characters, over Kubernetes' 63: give a shorter revision-name`,
+      );
+    }
   }
-  const revisionName = get('revision-name') || `${service}-${sha}`;
-  dnsLabel('revision-name', revisionName, 'revision name');
-  if (!revisionName.startsWith(`${service}-`) || revisionName === `${service}-`) {
-    throw new InputError(
-      'revision-name',
-      `"${revisionName}" must start with the service name and a dash: "${service}-"`,
-    );
+  if (revisionName !== '') {
+    dnsLabel('revision-name', revisionName, 'revision name');
+    if (!revisionName.startsWith(`${service}-`)) {
+      throw new InputError(
+        'revision-name',
+        `"${revisionName}" must start with the service name and a dash: "${service}-"`,
+      );
+    }
   }
 
   const tag = dnsLabel('tag', get('tag') || 'latest', 'tag');
@@ -391,16 +413,7 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
     'a fraction from 0 to 1, like 0.01 for 1%',
   );
   const p99Text = get('max-latency-p99');
-  const maxLatencyP99Ms =
-    p99Text === '' || p99Text === 'off'
-      ? undefined
-      : parseNumber(
-          'max-latency-p99',
-          p99Text.replace(/ms$/, ''),
-          1,
-          3_600_000,
-          'a latency in milliseconds, like 500',
-        );
+  const maxLatencyP99Ms = p99Text === '' || p99Text === 'off' ? undefined : parseLatency(p99Text);
   const probeRps = parseNumber(
     'probe-rps',
     get('probe-rps') || '10',

@@ -7,7 +7,7 @@ import { closeAgent, type RouteTarget } from './health/http.ts';
 import { judge, type Sample } from './health/judge.ts';
 import { Prober } from './health/probe.ts';
 import { runSmokeTests } from './health/smoke.ts';
-import { describeSteps, envGetInput, InputError, parseInputs, type Inputs } from './inputs.ts';
+import { describeSteps, InputError, parseInputs, type Inputs } from './inputs.ts';
 import { AbortedError, KnativeClient, KubeError, loadKubeConfig, TimeoutError } from './knative/client.ts';
 import { condition, resolvedPercents, tagUrl, type Service } from './knative/types.ts';
 import {
@@ -73,9 +73,11 @@ export async function run(opts: RunOptions = {}): Promise<void> {
       : undefined;
   let inputs: Inputs;
   try {
-    const kubeconfigRaw = envGetInput('kubeconfig');
+    // Through @actions/core, so that tools that stand in for it (@github/local-action) supply action.yml's defaults.
+    const get = (name: string) => core.getInput(name, { trimWhitespace: true });
+    const kubeconfigRaw = get('kubeconfig');
     if (kubeconfigRaw) maskKubeconfig(kubeconfigRaw);
-    inputs = parseInputs(envGetInput, { sha: process.env.GITHUB_SHA ?? '' });
+    inputs = parseInputs(get, { sha: process.env.GITHUB_SHA ?? '' });
   } catch (e) {
     core.setFailed((e as Error).message);
     return;

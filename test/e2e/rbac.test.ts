@@ -37,7 +37,7 @@ afterAll(() => f?.close());
 
 it('every request of deploy, rollback, status and dry-run is allowed by examples/rbac.yaml', async () => {
   f = await fixture({ revisionName: 'hello-v1' });
-  const runs = [
+  const runs: Record<string, string>[] = [
     { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', steps: '50' },
     { command: 'rollback', 'revision-name': 'hello-v1' },
     { command: 'status' },

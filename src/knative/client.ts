@@ -87,6 +87,11 @@ export function loadKubeConfig(contents?: string, context?: string): KubeConfig 
   return kc;
 }
 
+/** API answers worth another try: throttling, a server or gateway error, or no answer at all. */
+export function isTransient(e: unknown): boolean {
+  return e instanceof KubeError && (e.code === 0 || e.code === 429 || (e.code >= 500 && e.code <= 504));
+}
+
 export interface WatchOptions {
   timeoutMs: number;
   signal?: AbortSignal;
@@ -101,59 +106,66 @@ export class KnativeClient {
   constructor(
     readonly kc: KubeConfig,
     readonly namespace: string,
+    /** Attempts for a request that meets a transient error, and the first backoff (doubled each time). */
+    private readonly retry = { attempts: 3, backoffMs: 200 },
   ) {
     this.api = kc.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(kc);
+  }
+
+  /** Runs `call`, trying again after a transient error (each try is a whole request, safe to repeat). */
+  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (e) {
+        if (!isTransient(e) || attempt >= this.retry.attempts) throw e;
+        await new Promise((r) => setTimeout(r, this.retry.backoffMs * 2 ** (attempt - 1)));
+      }
+    }
   }
 
   private params(plural: string) {
     return { group: GROUP, version: VERSION, namespace: this.namespace, plural };
   }
 
-  async getService(name: string): Promise<Service | undefined> {
-    this.requests++;
-    try {
-      return (await this.api.getNamespacedCustomObject({ ...this.params('services'), name })) as Service;
-    } catch (e) {
-      if (e instanceof ApiException && e.code === 404) return undefined;
-      throw toKubeError(e, `reading Service ${this.namespace}/${name}`);
-    }
+  getService(name: string): Promise<Service | undefined> {
+    return this.retrying(async () => {
+      this.requests++;
+      try {
+        return (await this.api.getNamespacedCustomObject({ ...this.params('services'), name })) as Service;
+      } catch (e) {
+        if (e instanceof ApiException && e.code === 404) return undefined;
+        throw toKubeError(e, `reading Service ${this.namespace}/${name}`);
+      }
+    });
   }
 
-  async getRevision(name: string): Promise<Revision | undefined> {
-    this.requests++;
-    try {
-      return (await this.api.getNamespacedCustomObject({ ...this.params('revisions'), name })) as Revision;
-    } catch (e) {
-      if (e instanceof ApiException && e.code === 404) return undefined;
-      throw toKubeError(e, `reading Revision ${this.namespace}/${name}`);
-    }
-  }
-
-  async listRevisions(service: string): Promise<Revision[]> {
-    this.requests++;
-    try {
-      const list = (await this.api.listNamespacedCustomObject({
-        ...this.params('revisions'),
-        labelSelector: `serving.knative.dev/service=${service}`,
-      })) as { items: Revision[] };
-      return list.items;
-    } catch (e) {
-      throw toKubeError(e, `listing revisions of ${this.namespace}/${service}`);
-    }
+  getRevision(name: string): Promise<Revision | undefined> {
+    return this.retrying(async () => {
+      this.requests++;
+      try {
+        return (await this.api.getNamespacedCustomObject({ ...this.params('revisions'), name })) as Revision;
+      } catch (e) {
+        if (e instanceof ApiException && e.code === 404) return undefined;
+        throw toKubeError(e, `reading Revision ${this.namespace}/${name}`);
+      }
+    });
   }
 
   /** A merge patch; when it carries metadata.resourceVersion the API answers 409 if the Service changed since. */
-  async patchService(name: string, patch: object, dryRun = false): Promise<Service> {
-    this.requests++;
-    try {
-      return (await this.api.patchNamespacedCustomObject(
-        { ...this.params('services'), name, body: patch, dryRun: dryRun ? 'All' : undefined },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      )) as Service;
-    } catch (e) {
-      throw toKubeError(e, `patching Service ${this.namespace}/${name}`);
-    }
+  patchService(name: string, patch: object, dryRun = false): Promise<Service> {
+    return this.retrying(async () => {
+      this.requests++;
+      try {
+        return (await this.api.patchNamespacedCustomObject(
+          { ...this.params('services'), name, body: patch, dryRun: dryRun ? 'All' : undefined },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        )) as Service;
+      } catch (e) {
+        throw toKubeError(e, `patching Service ${this.namespace}/${name}`);
+      }
+    });
   }
 
   /**

@@ -1,0 +1,114 @@
+// Concurrency and failures around the action's writes: 409s are re-read and retried, a user's change made
+// mid-rollout survives, and an API failure mid-rollout still leaves traffic on the stable revision.
+
+import { afterEach, expect, it } from 'vitest';
+import { fixture, type Fixture } from './fixture.ts';
+
+let f: Fixture | undefined;
+afterEach(async () => {
+  await f?.close();
+  f = undefined;
+});
+
+/** Resolves when the Service's status first routes `percent` to `revision`. */
+function whenRouted(fx: Fixture, revision: string, percent: number): Promise<void> {
+  return new Promise((resolve) => {
+    const off = fx.h.emulator.store.subscribe((e) => {
+      if (e.plural !== 'services') return;
+      const t = (e.object.status?.traffic ?? []) as { revisionName?: string; percent?: number }[];
+      if (t.some((x) => x.revisionName === revision && x.percent === percent)) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+const errorText = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('::error'))
+    .join('\n')
+    .replace(/%25/g, '%');
+
+it('a 409 on a write is answered by reading the Service again and retrying', async () => {
+  f = await fixture();
+  f.h.emulator.faults.set({
+    api: [{ method: 'PATCH', path: '/services/hello', action: 'status', status: 409, times: 2 }],
+  });
+  const r = await f.run({ image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', steps: '50' });
+  expect(r.code, r.stdout).toBe(0);
+  expect(r.outputs.status).toBe('promoted');
+  expect(f.h.emulator.faults.hits[0]).toBe(2);
+  // Deploy, 50% and promote: 3 patches that landed, plus the 2 refused ones.
+  expect(f.writes()).toHaveLength(5);
+  expect(await f.percents()).toEqual({ 'hello-v2': 100 });
+});
+
+it('transient API errors (500, 503, 429, a cut connection) are retried without disturbing the rollout', async () => {
+  f = await fixture();
+  f.h.emulator.faults.set({
+    api: [
+      { method: 'PATCH', path: '/services/hello', action: 'status', status: 500, times: 1 },
+      { method: 'GET', path: '/revisions/', action: 'status', status: 503, times: 1 },
+      { method: 'GET', path: '/services/hello', action: 'status', status: 429, times: 1 },
+      { method: 'PATCH', path: '/services/hello', action: 'cut', times: 1 },
+    ],
+  });
+  const r = await f.run({ image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', steps: '50' });
+  expect(r.code, r.stdout).toBe(0);
+  expect(f.h.emulator.faults.hits).toEqual([1, 1, 1, 1]);
+  expect(await f.percents()).toEqual({ 'hello-v2': 100 });
+});
+
+it("a traffic entry a user adds mid-rollout is kept by the action's later writes", async () => {
+  f = await fixture();
+  const atTen = whenRouted(f, 'hello-v2', 10).then(async () => {
+    const svc = await f!.svc();
+    await f!.h.mergePatch('hello', {
+      spec: { traffic: [...svc.spec.traffic, { tag: 'debug', revisionName: 'hello-00001', percent: 0 }] },
+    });
+  });
+  const r = await f.run({
+    image: 'ghcr.io/example/hello:v2',
+    'revision-name': 'hello-v2',
+    steps: '10,50',
+    interval: '1s',
+  });
+  await atTen;
+  expect(r.code, r.stdout).toBe(0);
+  const svc = await f.svc();
+  expect(svc.spec.traffic).toContainEqual({
+    tag: 'debug',
+    revisionName: 'hello-00001',
+    percent: 0,
+    latestRevision: false,
+  });
+  expect(svc.status.traffic).toContainEqual(
+    expect.objectContaining({ tag: 'debug', revisionName: 'hello-00001' }),
+  );
+});
+
+it('an API failure mid-rollout puts traffic back on the stable revision and says what happened', async () => {
+  f = await fixture();
+  // The write of the 50% step fails with a 500 three times, which exhausts the retries; the action's next
+  // write (the rollback) goes through.
+  void whenRouted(f, 'hello-v2', 10).then(() =>
+    f!.h.emulator.faults.set({
+      api: [{ method: 'PATCH', path: '/services/hello', action: 'status', status: 500, times: 3 }],
+    }),
+  );
+  const r = await f.run({
+    image: 'ghcr.io/example/hello:v2',
+    'revision-name': 'hello-v2',
+    steps: '10,50',
+    interval: '1s',
+  });
+  expect(r.code, r.stdout).toBe(1);
+  expect(r.outputs.status).toBe('rolled-back');
+  expect(errorText(r.stdout)).toMatch(
+    /Stopped \(unexpected error: patching Service default\/hello: .*HTTP 500\)\): traffic is back on hello-00001 100%/,
+  );
+  expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+  expect((await f.state())?.phase).toBe('rolled-back');
+});

@@ -196,20 +196,24 @@ class Shell {
         core.warning(
           `A rollout of ${plan.superseded} was in progress: it is superseded and gets no traffic.`,
         );
-      const written = await this.client.update(inputs.service, (fresh) => {
-        plan = planDeploy(
-          {
-            service: fresh,
-            state: this.stateOf(fresh),
-            stableRevision,
-            now: this.date(),
-            run: this.opts.runUrl,
-          },
-          inputs,
-        );
-        if (plan.kind !== 'start') throw new PlanError(`the Service changed while deploying: ${plan.kind}`);
-        return { patch: plan.patch, result: plan.state };
-      });
+      const written = await this.client.update(
+        inputs.service,
+        (fresh) => {
+          plan = planDeploy(
+            {
+              service: fresh,
+              state: this.stateOf(fresh),
+              stableRevision,
+              now: this.date(),
+              run: this.opts.runUrl,
+            },
+            inputs,
+          );
+          if (plan.kind !== 'start') throw new PlanError(`the Service changed while deploying: ${plan.kind}`);
+          return { patch: plan.patch, result: plan.state };
+        },
+        svc,
+      );
       current = written.result;
       this.service = written.service;
       core.info(
@@ -275,6 +279,7 @@ class Shell {
           inputs.service,
           this.readyCheck(state.candidate, state.tag, this.service?.metadata.generation ?? 0),
           { timeoutMs: inputs.timeoutMs, signal: this.signal },
+          this.service,
         );
       } catch (e) {
         if (e instanceof TimeoutError || e instanceof RolloutFailed) {
@@ -466,10 +471,15 @@ class Shell {
   /** Writes the state's traffic (recomputed on a 409) and waits until the route reports it. */
   private async apply(next: Next, waitMs = this.inputs.timeoutMs): Promise<void> {
     const { inputs } = this;
-    const written = await this.client.update(inputs.service, (fresh) => {
-      const patch = patchFor(fresh, next.state);
-      return { patch, result: patch };
-    });
+    // Built on the Service as last seen; if it changed since, the API answers 409 and it is read again.
+    const written = await this.client.update(
+      inputs.service,
+      (fresh) => {
+        const patch = patchFor(fresh, next.state);
+        return { patch, result: patch };
+      },
+      this.service,
+    );
     this.service = written.service;
     this.mark(
       next.state.phase === 'promoted' ? 100 : next.state.phase === 'rolled-back' ? 0 : next.state.percent,
@@ -490,6 +500,7 @@ class Shell {
             : undefined;
         },
         { timeoutMs: waitMs, signal: next.kind === 'rollback' ? undefined : this.signal },
+        written.service,
       );
     } catch (e) {
       if (e instanceof TimeoutError) {

@@ -175,10 +175,12 @@ export class KnativeClient {
   async update<T>(
     name: string,
     build: (svc: Service) => { patch: object; result: T },
+    /** The Service as last seen (e.g. by a watch): the first attempt builds on it without reading again. */
+    known?: Service,
     attempts = 5,
   ): Promise<{ service: Service; result: T }> {
     for (let i = 1; ; i++) {
-      const svc = await this.getService(name);
+      const svc = i === 1 && known ? known : await this.getService(name);
       if (!svc) throw new KubeError(404, `Service ${this.namespace}/${name} disappeared during the rollout`);
       const { patch, result } = build(svc);
       try {
@@ -198,6 +200,8 @@ export class KnativeClient {
     name: string,
     check: (svc: Service) => T | undefined,
     opts: WatchOptions,
+    /** The Service as just returned by a write: checked first, and the watch starts from its version. */
+    initial?: Service,
   ): Promise<T> {
     const path = `/apis/${GROUP}/${VERSION}/namespaces/${this.namespace}/services`;
     return new Promise<T>((resolve, reject) => {
@@ -277,7 +281,12 @@ export class KnativeClient {
         );
         if (finished) abortWatch.abort();
       };
-      void relist();
+      if (initial) {
+        consider(initial);
+        if (!finished) void start().catch(() => setTimeout(() => void relist(), 250));
+      } else {
+        void relist();
+      }
     });
   }
 }

@@ -6,7 +6,8 @@
 //   resolved  the store's first event with Service status.traffic tag "latest" → hello-v2 (what the action waits for)
 //   logged    the bench reads the action's "✔ hello-v2 is Ready" line from its stdout
 //   smoke     the smoke test's request reaches the gateway (Host latest-hello...); smoke done: its response ends
-//   get       the action's next API request after resolved (the read of step 1's read-modify-write)
+//   get       the action's next API request after resolved (since writes build on the Service the watch
+//             delivered, this is the step-1 PATCH itself)
 //   patch     the step-1 PATCH
 //
 //   npx tsx bench/ready-latency.ts        (BENCH_RUNS=10 by default)
@@ -140,16 +141,10 @@ const intervals: { key: string; label: string; who: string; values: number[] }[]
     values: samples.map((s) => s.smokeDone - s.smoke),
   },
   {
-    key: 'smokeDoneToGet',
-    label: '    smoke response → next API request (GET)',
+    key: 'smokeDoneToPatch',
+    label: '    smoke response → step-1 PATCH',
     who: 'action',
-    values: samples.map((s) => s.get - s.smokeDone),
-  },
-  {
-    key: 'getToPatch',
-    label: '    GET → step-1 PATCH',
-    who: 'action + API',
-    values: samples.map((s) => s.patch - s.get),
+    values: samples.map((s) => s.patch - s.smokeDone),
   },
   {
     key: 'resolvedToPatch',

@@ -24,7 +24,7 @@ import {
   type Next,
   type ServicePatch,
 } from './rollout/planner.ts';
-import { decodeState, STATE_ANNOTATION, stableOf, type RolloutState } from './rollout/state.ts';
+import { decodeState, stableAfter, STATE_ANNOTATION, stableOf, type RolloutState } from './rollout/state.ts';
 import { describePercents, samePercents, wantedPercents } from './rollout/traffic.ts';
 import { logTable, markdownSummary, newReport, type RunReport, type Status } from './report/report.ts';
 
@@ -481,9 +481,7 @@ class Shell {
       this.service,
     );
     this.service = written.service;
-    this.mark(
-      next.state.phase === 'promoted' ? 100 : next.state.phase === 'rolled-back' ? 0 : next.state.percent,
-    );
+    this.mark(next.state.percent);
     const generation = written.service.metadata.generation ?? 0;
     const wanted = wantedPercents(
       written.result.spec.traffic,
@@ -632,11 +630,7 @@ class Shell {
           ? 'rolled-back'
           : 'progressing';
     this.report.candidate = state?.candidate;
-    this.report.stable = state
-      ? state.phase === 'promoted'
-        ? state.candidate
-        : stableOf(state)
-      : [...resolvedPercents(svc).keys()][0];
+    this.report.stable = state ? stableAfter(state) : [...resolvedPercents(svc).keys()][0];
     if (state) {
       core.startGroup('Rollout history');
       for (const d of state.history)
@@ -682,14 +676,7 @@ class Shell {
     this.report.status = status;
     this.report.message = message;
     this.report.traffic = svc.status?.traffic ?? [];
-    const percent =
-      state && this.report.candidate === state.candidate
-        ? state.phase === 'promoted'
-          ? 100
-          : state.phase === 'rolled-back'
-            ? 0
-            : state.percent
-        : 0;
+    const percent = state && this.report.candidate === state.candidate ? state.percent : 0;
     core.setOutput('status', status);
     core.setOutput('revision', this.report.candidate ?? '');
     core.setOutput('stable-revision', this.report.stable ?? '');

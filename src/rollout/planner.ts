@@ -91,7 +91,7 @@ export function patchFor(svc: Service, state: RolloutState, template?: Template)
     stableTag: state.stableTag,
     baseline: state.baseline,
     candidate: state.candidate,
-    percent: state.phase === 'rolled-back' ? 0 : state.percent,
+    percent: state.percent,
     promoted: state.phase === 'promoted',
   });
   return {

@@ -33,6 +33,7 @@ export interface RolloutState {
   phase: Phase;
   /** Index into `steps` of the current step; -1 before the first. */
   step: number;
+  /** Candidate percent: the step's while stepping, 100 once promoted, 0 before the first step and after a rollback. */
   percent: number;
   steps: Step[];
   tag: string;
@@ -46,6 +47,11 @@ export interface RolloutState {
 
 export function stableOf(state: Pick<RolloutState, 'baseline'>): string {
   return state.baseline[0]!.revisionName;
+}
+
+/** The stable revision once the rollout's phase is taken into account: the candidate, once promoted. */
+export function stableAfter(state: RolloutState): string {
+  return state.phase === 'promoted' ? state.candidate : stableOf(state);
 }
 
 export function isActive(state: RolloutState | undefined): state is RolloutState {

@@ -6,13 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixture, writeManifest, type Fixture } from './fixture.ts';
-
-/** The runner's reading of `::error::` lines: escapes (%25, %0A) undone. */
-const errorLines = (stdout: string) =>
-  stdout
-    .split('\n')
-    .filter((l) => l.startsWith('::error'))
-    .map((l) => l.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'));
+import { errorLines } from './runner.ts';
 
 const DNS1035 =
   "expected a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, ending with a letter " +

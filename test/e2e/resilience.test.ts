@@ -3,6 +3,7 @@
 
 import { afterEach, expect, it } from 'vitest';
 import { fixture, type Fixture } from './fixture.ts';
+import { errorLines } from './runner.ts';
 
 let f: Fixture | undefined;
 afterEach(async () => {
@@ -23,13 +24,6 @@ function whenRouted(fx: Fixture, revision: string, percent: number): Promise<voi
     });
   });
 }
-
-const errorText = (stdout: string) =>
-  stdout
-    .split('\n')
-    .filter((l) => l.startsWith('::error'))
-    .join('\n')
-    .replace(/%25/g, '%');
 
 it('a 409 on a write is answered by reading the Service again and retrying', async () => {
   f = await fixture();
@@ -106,7 +100,7 @@ it('an API failure mid-rollout puts traffic back on the stable revision and says
   });
   expect(r.code, r.stdout).toBe(1);
   expect(r.outputs.status).toBe('rolled-back');
-  expect(errorText(r.stdout)).toMatch(
+  expect(errorLines(r.stdout).join('\n')).toMatch(
     /Stopped \(unexpected error: patching Service default\/hello: .*HTTP 500\)\): traffic is back on hello-00001 100%/,
   );
   expect(await f.percents()).toEqual({ 'hello-00001': 100 });

@@ -2,19 +2,13 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixture, writeManifest, type Fixture } from './fixture.ts';
+import { errorLines } from './runner.ts';
 
 let f: Fixture | undefined;
 afterEach(async () => {
   await f?.close();
   f = undefined;
 });
-
-/** The runner's reading of `::error::` lines: escapes (%25, %0A) undone. */
-const errorLines = (stdout: string) =>
-  stdout
-    .split('\n')
-    .filter((l) => l.startsWith('::error'))
-    .map((l) => l.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'));
 
 describe('deploy', () => {
   it('rolls a healthy revision out to 100% through every step, and moves the stable tag to it', async () => {

@@ -42,6 +42,13 @@ export function parseOutputFile(text: string): Record<string, string> {
   return out;
 }
 
+/** The runner's reading of `::error::` lines: escapes (%25, %0A, %0D) undone, the command prefix kept. */
+export const errorLines = (stdout: string): string[] =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('::error'))
+    .map((l) => l.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'));
+
 export interface ActionResult {
   code: number | null;
   signal: NodeJS.Signals | null;

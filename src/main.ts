@@ -233,13 +233,17 @@ class Shell {
     try {
       await this.runRollout(current);
     } catch (e) {
-      if (e instanceof AbortedError) {
-        return this.emergencyRollback('the run was cancelled');
-      }
-      if (e instanceof RolloutFailed) throw e;
-      // Anything unexpected mid-rollout: put traffic back on the stable revision before reporting.
-      await this.emergencyRollback(`unexpected error: ${(e as Error).message}`);
-      throw e;
+      // A run that ended in a reported state (rolled back by a verdict) says so itself. Anything else mid-rollout
+      // (cancellation, a route that never confirmed a step, an API failure) first puts traffic back on the stable
+      // revision.
+      if (this.report.status) throw e;
+      const reason =
+        e instanceof AbortedError
+          ? 'the run was cancelled'
+          : e instanceof RolloutFailed
+            ? e.message
+            : `unexpected error: ${(e as Error).message}`;
+      await this.emergencyRollback(reason);
     }
   }
 
@@ -390,18 +394,10 @@ class Shell {
             `Traffic: ${describePercents(resolvedPercents(this.service!))}, confirmed by the route ${formatDuration(this.now() - began)} after the decision.`,
           );
           core.endGroup();
-          this.done(
-            'rolled-back',
-            `Rolled back ${state.candidate}: ${next.reason}. Traffic is on ${describeBaseline(state.baseline)}.`,
-            this.service!,
-            state,
-          );
-          throw new RolloutFailed(
-            `Rolled back ${state.candidate}: ${next.reason}. Traffic is back on ${describeBaseline(state.baseline)}.`,
-          );
+          const message = `Rolled back ${state.candidate}: ${next.reason}. Traffic is back on ${describeBaseline(state.baseline)}.`;
+          this.done('rolled-back', message, this.service!, state);
+          throw new RolloutFailed(message);
         }
-        case 'done':
-          return;
       }
     }
   }
@@ -468,12 +464,16 @@ class Shell {
     return verdict;
   }
 
-  /** Writes the state's traffic (recomputed on a 409) and waits until the route reports it. */
+  /** Writes the state's traffic and waits until the route reports it. */
   private async apply(next: Next, waitMs = this.inputs.timeoutMs): Promise<void> {
-    const { inputs } = this;
-    // Built on the Service as last seen; if it changed since, the API answers 409 and it is read again.
+    const written = await this.write(next);
+    await this.confirm(next, written, waitMs);
+  }
+
+  /** Writes the state's traffic, built on the Service as last seen (a 409 reads it again and rebuilds). */
+  private async write(next: Next): Promise<{ service: Service; patch: ServicePatch }> {
     const written = await this.client.update(
-      inputs.service,
+      this.inputs.service,
       (fresh) => {
         const patch = patchFor(fresh, next.state);
         return { patch, result: patch };
@@ -482,21 +482,28 @@ class Shell {
     );
     this.service = written.service;
     this.mark(next.state.percent);
+    return { service: written.service, patch: written.result };
+  }
+
+  /** Waits until the route reports the traffic just written: generation observed, split as asked, routes ready. */
+  private async confirm(
+    next: Next,
+    written: { service: Service; patch: ServicePatch },
+    waitMs: number,
+  ): Promise<void> {
     const generation = written.service.metadata.generation ?? 0;
-    const wanted = wantedPercents(
-      written.result.spec.traffic,
-      written.service.status?.latestReadyRevisionName,
-    );
+    const wanted = (svc: Service) =>
+      wantedPercents(written.patch.spec.traffic, svc.status?.latestReadyRevisionName);
     try {
       this.service = await this.client.waitForService(
-        inputs.service,
-        (svc) => {
-          if ((svc.status?.observedGeneration ?? 0) < generation) return undefined;
-          const w = wantedPercents(written.result.spec.traffic, svc.status?.latestReadyRevisionName);
-          return samePercents(resolvedPercents(svc), w) && condition(svc, 'RoutesReady')?.status === 'True'
+        this.inputs.service,
+        (svc) =>
+          (svc.status?.observedGeneration ?? 0) >= generation &&
+          samePercents(resolvedPercents(svc), wanted(svc)) &&
+          condition(svc, 'RoutesReady')?.status === 'True'
             ? svc
-            : undefined;
-        },
+            : undefined,
+        // A rollback is confirmed even when the run is being cancelled.
         { timeoutMs: waitMs, signal: next.kind === 'rollback' ? undefined : this.signal },
         written.service,
       );
@@ -505,7 +512,7 @@ class Shell {
         const last = (e as TimeoutError & { last?: Service }).last;
         const rr = last ? condition(last, 'RoutesReady') : undefined;
         throw new RolloutFailed(
-          `the route did not report ${describePercents(wanted)} within ${formatDuration(waitMs)}` +
+          `the route did not report ${describePercents(wanted(last ?? written.service))} within ${formatDuration(waitMs)}` +
             (rr?.message ? ` (${rr.reason}: ${rr.message})` : ''),
         );
       }
@@ -517,27 +524,39 @@ class Shell {
     this.report.timeline.push({ at: this.now(), percent });
   }
 
-  /** Cancellation or an unexpected error mid-rollout: stable back at 100% within seconds, then say so. */
-  private async emergencyRollback(reason: string): Promise<void> {
+  /**
+   * Cancellation or a failure mid-rollout: the baseline back at 100% within seconds, then say exactly what
+   * happened: confirmed, written but not yet confirmed by the route, or not written at all.
+   */
+  private async emergencyRollback(reason: string): Promise<never> {
     const svc = await this.client.getService(this.inputs.service).catch(() => undefined);
     const state = svc ? this.stateOf(svc) : undefined;
     if (!svc || !state || (state.phase !== 'stepping' && state.phase !== 'deploying')) {
       throw new RolloutFailed(`Stopped: ${reason}.`);
     }
+    this.service = svc;
     const next = rollback(state, reason, this.date());
+    const baseline = describeBaseline(state.baseline);
+    let written: { service: Service; patch: ServicePatch };
     try {
-      await this.apply(next, 5000);
-      core.error(`Stopped (${reason}): rolled back to ${describeBaseline(state.baseline)}.`);
+      written = await this.write(next);
     } catch (e) {
-      core.error(`Stopped (${reason}); the rollback was written but not confirmed: ${(e as Error).message}`);
+      const now = describePercents(resolvedPercents(svc));
+      throw new RolloutFailed(
+        `Stopped (${reason}), and the rollback could not be written: ${(e as Error).message}. Traffic is still ` +
+          `${now}: run the action with command: rollback to put it on ${baseline}`,
+      );
     }
-    this.done(
-      'rolled-back',
-      `Stopped (${reason}): rolled back to ${describeBaseline(state.baseline)}.`,
-      this.service ?? svc,
-      next.state,
-    );
-    throw new RolloutFailed(`Stopped (${reason}): traffic is back on ${describeBaseline(state.baseline)}.`);
+    let message = `Stopped (${reason}): traffic is back on ${baseline}.`;
+    try {
+      await this.confirm(next, written, 5000);
+    } catch (e) {
+      message =
+        `Stopped (${reason}): the rollback to ${baseline} is written, but the route had not confirmed it ` +
+        `after 5s (${(e as Error).message}).`;
+    }
+    this.done('rolled-back', message, this.service ?? svc, next.state);
+    throw new RolloutFailed(message);
   }
 
   // ---- promote, rollback, status ----------------------------------------------------------------------------

@@ -206,8 +206,7 @@ export type Next =
   | { kind: 'set-step'; state: RolloutState; step: Step }
   | { kind: 'hold'; state: RolloutState; step: Step; untilMs: number }
   | { kind: 'promote'; state: RolloutState }
-  | { kind: 'rollback'; state: RolloutState; reason: string }
-  | { kind: 'done'; state: RolloutState };
+  | { kind: 'rollback'; state: RolloutState; reason: string };
 
 /** After the candidate is Ready and passed its smoke test: the first step. */
 export function afterSmoke(state: RolloutState, verdict: Verdict, now: Date): Next {

@@ -106,3 +106,27 @@ it('an API failure mid-rollout puts traffic back on the stable revision and says
   expect(await f.percents()).toEqual({ 'hello-00001': 100 });
   expect((await f.state())?.phase).toBe('rolled-back');
 });
+
+it('a step the route never confirms is rolled back, and the action says the rollback is written but unconfirmed', async () => {
+  f = await fixture();
+  // After the 10% step, the gateway stops programming changes in time: the 50% step is never reported.
+  void whenRouted(f, 'hello-v2', 10).then(() => f!.h.emulator.faults.set({ ingressDelayMs: 60_000 }));
+  const r = await f.run({
+    image: 'ghcr.io/example/hello:v2',
+    'revision-name': 'hello-v2',
+    steps: '10,50',
+    interval: '500ms',
+    timeout: '2s',
+  });
+  expect(r.code, r.stdout).toBe(1);
+  expect(r.outputs.status).toBe('rolled-back');
+  expect(errorLines(r.stdout).join('\n')).toMatch(
+    /Stopped \(the route did not report hello-00001 50%, hello-v2 50% within 2s.*\): the rollback to hello-00001 100% is written, but the route had not confirmed it after 5s/,
+  );
+  // What the Service asks for is the stable revision alone; the gateway will follow.
+  const svc = await f.svc();
+  expect(svc.spec.traffic.filter((t: { percent: number }) => t.percent > 0)).toEqual([
+    { tag: 'stable', revisionName: 'hello-00001', latestRevision: false, percent: 100 },
+  ]);
+  expect((await f.state())?.phase).toBe('rolled-back');
+});

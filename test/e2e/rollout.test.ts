@@ -255,7 +255,7 @@ describe('promote, rollback and cancellation', () => {
     );
     expect(r.code).toBe(1);
     expect(r.durationMs).toBeLessThan(15_000);
-    expect(r.stdout).toMatch(/Stopped \(the run was cancelled\): rolled back to hello-00001 100%/);
+    expect(r.stdout).toMatch(/Stopped \(the run was cancelled\): traffic is back on hello-00001 100%/);
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });
   });
 

@@ -108,6 +108,8 @@ export async function run(opts: RunOptions = {}): Promise<void> {
 
 class Shell {
   private service?: Service;
+  /** The rollout this run started or resumed: only it may be rolled back on this run's failure. */
+  private rollout?: RolloutState;
   private readonly signal?: AbortSignal;
   private readonly now: () => number;
 
@@ -226,6 +228,7 @@ class Shell {
       core.info(`Found the rollout's state on the Service, written by ${current.run ?? 'an earlier run'}.`);
       this.mark(current.percent);
     }
+    this.rollout = current;
     this.report.candidate = current.candidate;
     this.report.stable = stableOf(current);
     core.endGroup();
@@ -470,11 +473,25 @@ class Shell {
     await this.confirm(next, written, waitMs);
   }
 
-  /** Writes the state's traffic, built on the Service as last seen (a 409 reads it again and rebuilds). */
+  /**
+   * Writes the state's traffic, built on the Service as last seen. A 409 reads it again and rebuilds, unless
+   * another run changed the rollout meanwhile (a rollback or promote command, a newer deploy): then this run
+   * stops without writing over it.
+   */
   private async write(next: Next): Promise<{ service: Service; patch: ServicePatch }> {
+    const expected = this.service?.metadata.annotations?.[STATE_ANNOTATION];
     const written = await this.client.update(
       this.inputs.service,
       (fresh) => {
+        const found = fresh.metadata.annotations?.[STATE_ANNOTATION];
+        if (found !== expected) {
+          const other = decodeState(found).state;
+          throw new RolloutFailed(
+            'another run changed this rollout meanwhile' +
+              (other ? ` (it is now ${other.phase} of ${other.candidate} at ${other.percent}%)` : '') +
+              ', so this run stops without writing over it',
+          );
+        }
         const patch = patchFor(fresh, next.state);
         return { patch, result: patch };
       },
@@ -531,8 +548,14 @@ class Shell {
   private async emergencyRollback(reason: string): Promise<never> {
     const svc = await this.client.getService(this.inputs.service).catch(() => undefined);
     const state = svc ? this.stateOf(svc) : undefined;
-    if (!svc || !state || (state.phase !== 'stepping' && state.phase !== 'deploying')) {
-      throw new RolloutFailed(`Stopped: ${reason}.`);
+    const ours =
+      state !== undefined &&
+      state.candidate === this.rollout?.candidate &&
+      state.startedAt === this.rollout.startedAt;
+    if (!svc || !state || !ours || (state.phase !== 'stepping' && state.phase !== 'deploying')) {
+      // Nothing of this run's is left in between: it ended, or another run has taken the rollout over.
+      const now = svc ? ` Traffic is on ${describePercents(resolvedPercents(svc))}.` : '';
+      throw new RolloutFailed(`Stopped: ${reason}.${now}`);
     }
     this.service = svc;
     const next = rollback(state, reason, this.date());

@@ -130,3 +130,27 @@ it('a step the route never confirms is rolled back, and the action says the roll
   ]);
   expect((await f.state())?.phase).toBe('rolled-back');
 });
+
+it('a rollback command from another run mid-rollout wins: the rollout stops without writing over it', async () => {
+  f = await fixture();
+  let other: Promise<Awaited<ReturnType<Fixture['run']>>> | undefined;
+  const atTen = whenRouted(f, 'hello-v2', 10).then(() => {
+    other = f!.run({ command: 'rollback' });
+  });
+  const r = await f.run({
+    image: 'ghcr.io/example/hello:v2',
+    'revision-name': 'hello-v2',
+    steps: '10,50',
+    interval: '2s',
+  });
+  await atTen;
+  const o = await other!;
+  expect(o.code, o.stdout).toBe(0);
+  expect(r.code).toBe(1);
+  expect(errorLines(r.stdout).join('\n')).toMatch(
+    /Stopped: another run changed this rollout meanwhile \(it is now rolled-back of hello-v2 at 0%\), so this run stops without writing over it\. Traffic is on hello-00001 100%\./,
+  );
+  expect(f.maxPercent.get('hello-v2')).toBe(10);
+  expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+  expect((await f.state())?.history.at(-1)?.detail).toBe('to hello-00001 100%');
+});

@@ -18,10 +18,8 @@ export const isError = (status: number) => status === 0 || status >= 500;
 
 export class Prober {
   readonly sample: Sample = { requests: 0, errors: 0, latencies: [] };
-  readonly statuses = new Map<number, number>();
   private timer?: NodeJS.Timeout;
   private inFlight = 0;
-  private readonly pending = new Set<Promise<void>>();
   private readonly controller = new AbortController();
 
   constructor(
@@ -40,7 +38,7 @@ export class Prober {
   private fire(): void {
     if (this.inFlight >= (this.opts.maxInFlight ?? 100)) return;
     this.inFlight++;
-    const p = send(
+    void send(
       this.target,
       { path: this.opts.path, timeoutMs: this.opts.timeoutMs ?? 5000, signal: this.controller.signal },
       this.opts.dispatcher ?? agent(),
@@ -48,12 +46,9 @@ export class Prober {
       this.inFlight--;
       if (this.controller.signal.aborted) return;
       this.sample.requests++;
-      this.statuses.set(r.status, (this.statuses.get(r.status) ?? 0) + 1);
       if (isError(r.status)) this.sample.errors++;
       if (r.status !== 0) this.sample.latencies.push(r.latencyMs);
     });
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
   }
 
   /** Stops sending; requests still in flight are abandoned and not counted. */

@@ -1,7 +1,7 @@
 // The rollout's decisions, without I/O: given what was observed, what to do next. The shell in main.ts reads
 // the cluster, asks here, carries out the answer and reports back with the next observation.
 
-import type { Container, Inputs, Step, Template } from '../inputs.ts';
+import { InputError, type Container, type Inputs, type Step, type Template } from '../inputs.ts';
 import { resolvedPercents, type Revision, type Service, type TrafficTarget } from '../knative/types.ts';
 import { describePercents } from './traffic.ts';
 import { buildTraffic } from './traffic.ts';
@@ -125,6 +125,15 @@ export function findBaseline(svc: Service, acceptSplit: boolean): BaselineTarget
   return baseline;
 }
 
+/** A revision's spec never changes: a name already taken cannot carry a different image or env. */
+function nameTaken(name: string): InputError {
+  return new InputError(
+    'revision-name',
+    `"${name}" is already a revision with a different image or spec, and a revision never changes: give a new ` +
+      'revision-name (the default, <service>-<sha7>, changes with every commit)',
+  );
+}
+
 export type DeployPlan =
   | { kind: 'unchanged'; stable: string; reason: string }
   | { kind: 'resume'; state: RolloutState }
@@ -142,13 +151,20 @@ export interface DeployObservation {
 export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPlan {
   const { service, now } = obs;
   const active = isActive(obs.state) ? obs.state : undefined;
+  const template = desiredTemplate(service.spec.template, inputs);
+  // The template already carries this name (a re-run, a resumed or rolled-back rollout): Knative would refuse
+  // a changed spec under it.
+  const current = service.spec.template;
+  if (current.metadata?.name === inputs.revisionName && !specMatches(template.spec, current.spec)) {
+    throw nameTaken(inputs.revisionName);
+  }
   if (active && active.candidate === inputs.revisionName) return { kind: 'resume', state: active };
 
   const baseline = active ? active.baseline : findBaseline(service, inputs.acceptSplit);
   const stable = baseline[0]!.revisionName;
-  const template = desiredTemplate(service.spec.template, inputs);
   if (baseline.length === 1 && !active) {
     if (stable === inputs.revisionName) {
+      if (obs.stableRevision && !specMatches(template.spec, obs.stableRevision.spec)) throw nameTaken(stable);
       return {
         kind: 'unchanged',
         stable,

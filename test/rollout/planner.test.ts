@@ -132,7 +132,9 @@ describe('planDeploy', () => {
 
   it('is unchanged when the revision is already stable, or the stable one runs the same image and spec', () => {
     const s = svc([{ revisionName: 'hello-v1', percent: 100 }]);
-    expect(planDeploy({ service: s, now }, inputs({ revisionName: 'hello-v1' })).kind).toBe('unchanged');
+    expect(planDeploy({ service: s, now }, inputs({ revisionName: 'hello-v1', image: 'app:v1' })).kind).toBe(
+      'unchanged',
+    );
     expect(planDeploy({ service: s, stableRevision: stableRev, now }, inputs({ image: 'app:v1' })).kind).toBe(
       'unchanged',
     );
@@ -142,6 +144,24 @@ describe('planDeploy', () => {
         inputs({ image: 'app:v1', env: [{ name: 'A', value: '9' }] }),
       ).kind,
     ).toBe('start');
+  });
+
+  it('refuses a revision-name that is taken by a revision with another spec, instead of calling it unchanged', () => {
+    const s = svc([{ revisionName: 'hello-v1', percent: 100 }]);
+    expect(() =>
+      planDeploy(
+        { service: s, stableRevision: stableRev, now },
+        inputs({ revisionName: 'hello-v1', image: 'app:v9' }),
+      ),
+    ).toThrowError(/^Input 'revision-name': "hello-v1" is already a revision with a different image or spec/);
+    // Resuming a rollout under the same name with another image is refused the same way.
+    const first = planDeploy({ service: s, now }, inputs());
+    if (first.kind !== 'start') throw new Error('expected start');
+    const mid: Service = { ...s, spec: { ...s.spec, template: first.patch.spec.template! } };
+    expect(planDeploy({ service: mid, state: first.state, now }, inputs()).kind).toBe('resume');
+    expect(() =>
+      planDeploy({ service: mid, state: first.state, now }, inputs({ image: 'app:v9' })),
+    ).toThrowError(/already a revision/);
   });
 
   it('refuses a split it was not told to accept, saying what is there and how to proceed', () => {

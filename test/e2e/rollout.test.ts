@@ -296,23 +296,6 @@ describe('promote, rollback and cancellation', () => {
     expect(r.stdout).toContain('promote');
     expect(f.writes()).toEqual([]);
   });
-
-  it('the same after a rollback, when the template still carries the name', async () => {
-    f = await fixture();
-    const failed = await f.run({
-      image: 'ghcr.io/example/hello:v2',
-      'revision-name': 'hello-v2',
-      'smoke-tests': '- path: /\n  status: 418\n  retries: 0',
-    });
-    expect(failed.outputs.status).toBe('rolled-back');
-    f.h.emulator.api.requests.length = 0;
-    const again = await f.run({ image: 'ghcr.io/example/hello:v3', 'revision-name': 'hello-v2' });
-    expect(again.code).toBe(1);
-    expect(errorLines(again.stdout).join('\n')).toMatch(
-      /^::error::Input 'revision-name': "hello-v2" is already a revision/,
-    );
-    expect(f.writes()).toEqual([]);
-  });
 });
 
 describe('revision names', () => {

@@ -65,6 +65,17 @@ function maskKubeconfig(text: string): void {
   }
 }
 
+/** A failure before the cluster was touched: the job summary says so too, where users look first. */
+async function failBeforeStart(message: string): Promise<void> {
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    await core.summary
+      .addRaw(`## ❌ Failed before touching the cluster\n\n${message}\n`, true)
+      .write()
+      .catch(() => undefined);
+  }
+  core.setFailed(message);
+}
+
 export async function run(opts: RunOptions = {}): Promise<void> {
   const now = opts.now ?? Date.now;
   const runUrl =
@@ -79,16 +90,14 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     if (kubeconfigRaw) maskKubeconfig(kubeconfigRaw);
     inputs = parseInputs(get, { sha: process.env.GITHUB_SHA ?? '' });
   } catch (e) {
-    core.setFailed((e as Error).message);
-    return;
+    return failBeforeStart((e as Error).message);
   }
   const report = newReport(inputs.command, inputs.service, inputs.namespace, now());
   let client: KnativeClient;
   try {
     client = new KnativeClient(loadKubeConfig(inputs.kubeconfig, inputs.context), inputs.namespace);
   } catch (e) {
-    core.setFailed((e as Error).message);
-    return;
+    return failBeforeStart((e as Error).message);
   }
   const shell = new Shell(inputs, client, report, { ...opts, now, runUrl });
   let failure: Error | undefined;

@@ -103,6 +103,8 @@ describe('bad inputs', () => {
     expect(errorLines(r.stdout)).toEqual([`::error::${c.error(f.dir)}`]);
     expect(r.outputs).toEqual({});
     expect(f.writes()).toEqual([]);
+    // The job summary carries the same message.
+    expect(r.summary).toContain(c.error(f.dir));
     if (c.readsCluster) {
       expect(f.h.emulator.api.requests.length).toBeGreaterThan(0);
     } else {

@@ -207,19 +207,22 @@ class Shell {
         core.warning(
           `A rollout of ${plan.superseded} was in progress: it is superseded and gets no traffic.`,
         );
+      // The plan above was made from `svc`; only a Service changed since (a 409) needs planning again.
       const written = await this.client.update(
         inputs.service,
         (fresh) => {
-          plan = planDeploy(
-            {
-              service: fresh,
-              state: this.stateOf(fresh),
-              stableRevision,
-              now: this.date(),
-              run: this.opts.runUrl,
-            },
-            inputs,
-          );
+          if (fresh !== svc) {
+            plan = planDeploy(
+              {
+                service: fresh,
+                state: this.stateOf(fresh),
+                stableRevision,
+                now: this.date(),
+                run: this.opts.runUrl,
+              },
+              inputs,
+            );
+          }
           if (plan.kind !== 'start') throw new PlanError(`the Service changed while deploying: ${plan.kind}`);
           return { patch: plan.patch, result: plan.state };
         },

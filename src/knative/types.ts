@@ -60,14 +60,23 @@ export function condition(
   return obj.status?.conditions?.find((c) => c.type === type);
 }
 
-/** Where the Service's traffic goes now, by revision (duplicate entries summed), from `status.traffic`. */
-export function resolvedPercents(svc: Service): Map<string, number> {
+/** Percent per revision over traffic targets, duplicate entries summed; `revisionOf` names each target's revision. */
+export function percentsByRevision(
+  targets: TrafficTarget[],
+  revisionOf: (t: TrafficTarget) => string | undefined = (t) => t.revisionName,
+): Map<string, number> {
   const out = new Map<string, number>();
-  for (const t of svc.status?.traffic ?? []) {
-    if (!t.revisionName || !t.percent) continue;
-    out.set(t.revisionName, (out.get(t.revisionName) ?? 0) + t.percent);
+  for (const t of targets) {
+    const rev = revisionOf(t);
+    if (!rev || !t.percent) continue;
+    out.set(rev, (out.get(rev) ?? 0) + t.percent);
   }
   return out;
+}
+
+/** Where the Service's traffic goes now, by revision, from `status.traffic` (where every target is resolved). */
+export function resolvedPercents(svc: Service): Map<string, number> {
+  return percentsByRevision(svc.status?.traffic ?? []);
 }
 
 /** The host a tag gets: `<tag>-<service>.<namespace>.<domain>`, taken from the Service's own URL. */

@@ -1,7 +1,7 @@
 // What a run did, for the workflow log's final table and the job summary (Markdown, with a Mermaid chart).
 
 import { formatDuration } from '../duration.ts';
-import { describeSample, quantile, type Sample } from '../health/judge.ts';
+import { quantile, type Sample } from '../health/judge.ts';
 import type { TrafficTarget } from '../knative/types.ts';
 
 export type Status = 'promoted' | 'rolled-back' | 'progressing' | 'unchanged' | 'planned';
@@ -155,5 +155,3 @@ export function markdownSummary(report: RunReport): string {
   }
   return lines.join('\n');
 }
-
-export { describeSample };

@@ -3,8 +3,7 @@
 
 import { InputError, type Container, type Inputs, type Step, type Template } from '../inputs.ts';
 import { resolvedPercents, type Revision, type Service, type TrafficTarget } from '../knative/types.ts';
-import { describePercents } from './traffic.ts';
-import { buildTraffic } from './traffic.ts';
+import { buildTraffic, describePercents } from './traffic.ts';
 import {
   encodeState,
   isActive,
@@ -320,5 +319,5 @@ export function planRollback(
 }
 
 export function describeBaseline(b: BaselineTarget[]): string {
-  return b.map((t) => `${t.revisionName} ${t.percent}%`).join(', ');
+  return describePercents(new Map(b.map((t) => [t.revisionName, t.percent])));
 }

@@ -1,7 +1,7 @@
 // Pure construction of `spec.traffic`. The action owns the entries under its two tags and the untagged entries
 // that carry traffic; every other entry the user wrote is kept as it is, with its percent moved to the baseline.
 
-import type { TrafficTarget } from '../knative/types.ts';
+import { percentsByRevision, type TrafficTarget } from '../knative/types.ts';
 import type { BaselineTarget } from './state.ts';
 
 export interface TrafficPlan {
@@ -86,13 +86,7 @@ export function buildTraffic(current: TrafficTarget[], plan: TrafficPlan): Traff
 
 /** Percent per revision that a `spec.traffic` asks for, with `latestRevision` entries resolved to `latest`. */
 export function wantedPercents(traffic: TrafficTarget[], latest: string | undefined): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const t of traffic) {
-    const rev = t.latestRevision ? latest : t.revisionName;
-    if (!rev || !t.percent) continue;
-    out.set(rev, (out.get(rev) ?? 0) + t.percent);
-  }
-  return out;
+  return percentsByRevision(traffic, (t) => (t.latestRevision ? latest : t.revisionName));
 }
 
 export function samePercents(a: Map<string, number>, b: Map<string, number>): boolean {

@@ -1,60 +1,134 @@
-// Probe traffic: a steady request rate against a route, recording status and latency of every request.
+// Probe traffic: a steady, open-loop request rate against a route. Requests are due on a fixed schedule whatever
+// the answers take (a slow revision does not lower the offered load), and each latency is measured from when its
+// request was due, so a stalled revision shows as the latency its users would see (no coordinated omission).
+// Status and latency go into fixed-memory histograms: one for the whole run, one for the current window, which
+// the judge takes at every look.
 
 import type { Dispatcher } from 'undici';
 import { agent, send, type RouteTarget } from './http.ts';
-import type { Sample } from './judge.ts';
+import { Histogram } from './histogram.ts';
 
 export interface ProbeOptions {
   path: string;
   rps: number;
+  /** Per-request timeout; a timed-out request is an error with this latency. */
   timeoutMs?: number;
-  /** At most this many requests in flight; ticks beyond it are skipped (a stalled revision shows as timeouts). */
+  /** At most this many requests in flight; a due request beyond it is counted as an error (overload). */
   maxInFlight?: number;
   dispatcher?: Dispatcher;
+  /** Clock in ms (performance.now() by default). */
+  now?: () => number;
+}
+
+/** What came back in a window of time: every finished request, its errors, and the latencies of the answers. */
+export interface Window {
+  requests: number;
+  errors: number;
+  /** Latency of every request that got an answer or timed out. */
+  latency: Histogram;
+}
+
+export const emptyWindow = (): Window => ({ requests: 0, errors: 0, latency: new Histogram() });
+
+export function addWindow(into: Window, w: Window): Window {
+  into.requests += w.requests;
+  into.errors += w.errors;
+  into.latency.add(w.latency);
+  return into;
 }
 
 /** A 5xx or a transport error is a failed request; anything else is the application's answer. */
 export const isError = (status: number) => status === 0 || status >= 500;
 
 export class Prober {
-  readonly sample: Sample = { requests: 0, errors: 0, latencies: [] };
+  /** Everything since start. */
+  readonly total: Window = emptyWindow();
+  private window: Window = emptyWindow();
   private timer?: NodeJS.Timeout;
   private inFlight = 0;
+  private sent = 0;
+  private startedAt = 0;
   private readonly controller = new AbortController();
+  private readonly now: () => number;
 
   constructor(
     readonly target: RouteTarget,
     private readonly opts: ProbeOptions,
-  ) {}
+  ) {
+    this.now = opts.now ?? (() => performance.now());
+  }
 
   start(): this {
     if (this.opts.rps <= 0) return this;
-    const period = 1000 / this.opts.rps;
-    this.fire();
-    this.timer = setInterval(() => this.fire(), period);
+    this.startedAt = this.now();
+    this.tick();
+    // Fire everything due at every tick; the tick is at most 10 ms, or the request period when that is longer.
+    this.timer = setInterval(() => this.tick(), Math.max(1, Math.min(10, 1000 / this.opts.rps)));
     return this;
   }
 
-  private fire(): void {
-    if (this.inFlight >= (this.opts.maxInFlight ?? 100)) return;
+  /** Requests sent so far (finished or not). */
+  get offered(): number {
+    return this.sent;
+  }
+
+  private tick(): void {
+    const period = 1000 / this.opts.rps;
+    const due = Math.floor((this.now() - this.startedAt) / period) + 1;
+    while (this.sent < due && !this.controller.signal.aborted) {
+      this.fire(this.startedAt + this.sent * period);
+      this.sent++;
+    }
+  }
+
+  private fire(dueAt: number): void {
+    const timeoutMs = this.opts.timeoutMs ?? 5000;
+    if (this.inFlight >= (this.opts.maxInFlight ?? 1000)) {
+      this.count(0, undefined);
+      return;
+    }
     this.inFlight++;
     void send(
       this.target,
-      { path: this.opts.path, timeoutMs: this.opts.timeoutMs ?? 5000, signal: this.controller.signal },
+      { path: this.opts.path, timeoutMs, signal: this.controller.signal },
       this.opts.dispatcher ?? agent(),
     ).then((r) => {
       this.inFlight--;
       if (this.controller.signal.aborted) return;
-      this.sample.requests++;
-      if (isError(r.status)) this.sample.errors++;
-      if (r.status !== 0) this.sample.latencies.push(r.latencyMs);
+      const timedOut = r.status === 0 && r.error?.startsWith('timed out');
+      this.count(r.status, r.status !== 0 || timedOut ? Math.max(0, this.now() - dueAt) : undefined);
     });
   }
 
+  private count(status: number, latencyMs: number | undefined): void {
+    for (const w of [this.total, this.window]) {
+      w.requests++;
+      if (isError(status)) w.errors++;
+      if (latencyMs !== undefined) w.latency.record(latencyMs);
+    }
+  }
+
+  /** What finished since the last take (or start), and a fresh window from now on. */
+  take(): Window {
+    const w = this.window;
+    this.window = emptyWindow();
+    return w;
+  }
+
   /** Stops sending; requests still in flight are abandoned and not counted. */
-  stop(): Sample {
+  stop(): Window {
     clearInterval(this.timer);
     this.controller.abort();
-    return this.sample;
+    return this.total;
   }
+}
+
+const ms = (x: number | undefined) =>
+  x === undefined ? 'n/a' : `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
+
+/** `240 req, 3 err (1.3%), p50 12 ms, p99 48 ms` */
+export function describeWindow(w: Window): string {
+  if (w.requests === 0) return 'no requests';
+  const rate = ((w.errors / w.requests) * 100).toFixed(w.errors && w.errors / w.requests < 0.001 ? 2 : 1);
+  return `${w.requests} req, ${w.errors} err (${rate}%), p50 ${ms(w.latency.quantile(0.5))}, p99 ${ms(w.latency.quantile(0.99))}`;
 }

@@ -1,7 +1,7 @@
 // What a run did, for the workflow log's final table and the job summary (Markdown, with a Mermaid chart).
 
 import { formatDuration } from '../duration.ts';
-import { quantile, type Sample } from '../health/judge.ts';
+import { describeWindow, type Window } from '../health/probe.ts';
 import type { TrafficTarget } from '../knative/types.ts';
 
 export type Status = 'promoted' | 'rolled-back' | 'progressing' | 'unchanged' | 'planned';
@@ -11,8 +11,8 @@ export interface StepReport {
   percent: number;
   startedAt: number;
   endedAt: number;
-  candidate?: Sample;
-  stable?: Sample;
+  candidate?: Window;
+  stable?: Window;
   verdict: 'pass' | 'fail' | 'skipped';
   detail: string;
 }
@@ -38,14 +38,8 @@ export function newReport(command: string, service: string, namespace: string, n
 
 const sec = (ms: number) => formatDuration(Math.max(0, ms));
 
-function sampleCell(s: Sample | undefined): string {
-  if (!s) return '—';
-  if (s.requests === 0) return 'no requests';
-  const p99 = quantile(
-    [...s.latencies].sort((a, b) => a - b),
-    0.99,
-  );
-  return `${s.requests} req, ${s.errors} err (${((s.errors / s.requests) * 100).toFixed(1)}%), p99 ${p99 === undefined ? 'n/a' : `${Math.round(p99)} ms`}`;
+function sampleCell(s: Window | undefined): string {
+  return s ? describeWindow(s) : '—';
 }
 
 const ICON = { pass: '✅', fail: '❌', skipped: '⏭️' } as const;

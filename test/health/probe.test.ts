@@ -1,5 +1,7 @@
 // Probes and smoke tests over real HTTP, through the emulator's gateway with the route's host in Host.
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prober } from '../../src/health/probe.ts';
 import { requestTarget, send } from '../../src/health/http.ts';
@@ -63,9 +65,74 @@ describe('Prober', () => {
     expect(g.requests).toBeGreaterThanOrEqual(18);
     expect(g.requests).toBeLessThanOrEqual(27);
     expect(g.errors).toBe(0);
-    expect(g.latencies).toHaveLength(g.requests);
+    expect(g.latency.count).toBe(g.requests);
     expect(b.errors).toBe(b.requests);
     expect(b.requests).toBeGreaterThan(15);
+  });
+
+  it('keeps the offered rate when answers are slow (open loop), and times each request from when it was due', async () => {
+    // A server that answers one request at a time, 100 ms each: at 20 req/s a queue builds up. A closed-loop
+    // prober would slow down to 10 req/s and report 100 ms; users would see the queue.
+    const queue: (() => void)[] = [];
+    let busy = false;
+    const next = () => {
+      const job = queue.shift();
+      if (!job) return void (busy = false);
+      busy = true;
+      setTimeout(() => (job(), next()), 100);
+    };
+    const srv = createServer((_req, res) => {
+      queue.push(() => res.end('ok'));
+      if (!busy) next();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const p = new Prober({ url }, { path: '/', rps: 20, timeoutMs: 5000 }).start();
+      await new Promise((r) => setTimeout(r, 1000));
+      // 1 s at 20/s: 21 due (one at 0 ms), sent whatever is still unanswered.
+      expect(p.offered).toBeGreaterThanOrEqual(20);
+      expect(p.offered).toBeLessThanOrEqual(22);
+      await new Promise((r) => setTimeout(r, 1500));
+      const w = p.stop();
+      expect(w.requests).toBeGreaterThanOrEqual(20);
+      expect(w.errors).toBe(0);
+      // The i-th request is due at 50·i ms and answered at about 100·(i+1) ms: the last ones waited ~1 s.
+      expect(w.latency.quantile(0.99)!).toBeGreaterThan(900);
+      expect(w.latency.quantile(0.05)!).toBeLessThan(250);
+    } finally {
+      srv.close();
+    }
+  });
+
+  it('takes windows: each request is counted in exactly one, and in the total', async () => {
+    const p = new Prober({ ...ok, gateway }, { path: '/', rps: 100 }).start();
+    let sum = 0;
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      sum += p.take().requests;
+    }
+    const total = p.stop();
+    expect(total.requests).toBeGreaterThan(30);
+    expect(sum + p.take().requests).toBe(total.requests);
+  });
+
+  it('counts a timed-out request as an error with its timeout as latency', async () => {
+    const srv = createServer(() => undefined);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const p = new Prober({ url }, { path: '/', rps: 10, timeoutMs: 150 }).start();
+      await new Promise((r) => setTimeout(r, 400));
+      const w = p.stop();
+      expect(w.requests).toBeGreaterThanOrEqual(2);
+      expect(w.errors).toBe(w.requests);
+      expect(w.latency.count).toBe(w.requests);
+      expect(w.latency.min!).toBeGreaterThanOrEqual(140);
+    } finally {
+      srv.closeAllConnections();
+      srv.close();
+    }
   });
 
   it('sends nothing at 0 req/s', async () => {

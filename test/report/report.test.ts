@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { Histogram } from '../../src/health/histogram.ts';
 import { logTable, markdownSummary, mermaidChart, newReport } from '../../src/report/report.ts';
+
+const latencies = (...ms: number[]) => {
+  const h = new Histogram();
+  for (const x of ms) h.record(x);
+  return h;
+};
 
 function report() {
   const r = newReport('deploy', 'hello', 'default', 0);
@@ -20,7 +27,7 @@ function report() {
       percent: 10,
       startedAt: 2000,
       endedAt: 62_000,
-      candidate: { requests: 600, errors: 0, latencies: [5, 7, 9] },
+      candidate: { requests: 600, errors: 0, latency: latencies(5, 7, 9) },
       verdict: 'pass',
       detail: 'ok',
     },
@@ -29,7 +36,7 @@ function report() {
       percent: 50,
       startedAt: 62_000,
       endedAt: 75_000,
-      candidate: { requests: 130, errors: 12, latencies: [5] },
+      candidate: { requests: 130, errors: 12, latency: latencies(5) },
       verdict: 'fail',
       detail: 'error rate | over',
     },
@@ -56,13 +63,15 @@ describe('report', () => {
     const md = markdownSummary(report());
     expect(md).toContain('## ↩️ Rolled back: `default/hello`');
     expect(md).toContain(
-      '| step 2 | 50% | +1m2s | 13s | 130 req, 12 err (9.2%), p99 5 ms | — | ❌ error rate \\| over |',
+      '| step 2 | 50% | +1m2s | 13s | 130 req, 12 err (9.2%), p50 5.0 ms, p99 5.0 ms | — | ❌ error rate \\| over |',
     );
   });
 
   it('prints an aligned table for the log', () => {
     const lines = logTable(report()).split('\n');
     expect(lines[0]).toMatch(/^step\s+traffic\s+took\s+candidate\s+stable\s+verdict$/);
-    expect(lines[2]).toMatch(/^step 1\s+10%\s+1m\s+600 req, 0 err \(0\.0%\), p99 9 ms\s+—\s+pass$/);
+    expect(lines[2]).toMatch(
+      /^step 1\s+10%\s+1m\s+600 req, 0 err \(0\.0%\), p50 7\.0 ms, p99 9\.0 ms\s+—\s+pass$/,
+    );
   });
 });

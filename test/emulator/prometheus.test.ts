@@ -1,50 +1,18 @@
 // A real Prometheus server scrapes the emulator's metrics endpoint: the PromQL a canary analysis runs (success
 // rate, latency quantile) must give what the gateway actually served.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import {
+  INSTALL_HINT,
+  PROMETHEUS,
+  SKIP,
+  startPrometheus,
+  type PrometheusServer,
+} from '../support/prometheus.ts';
 import { sendRequests, service, startHarness, type Harness } from './helpers.ts';
 
-const INSTALL_HINT =
-  "install Debian's Prometheus with `apt-get update && apt-get install -y prometheus` (the test runs " +
-  '/usr/bin/prometheus itself; the prometheus service need not run), as .ci/run does';
-
-function findPrometheus(): string | undefined {
-  const dirs = ['/usr/bin', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)];
-  for (const d of dirs) {
-    const p = join(d, 'prometheus');
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-const PROMETHEUS = findPrometheus();
-const IN_CI = !!process.env.CI && !['false', '0'].includes(process.env.CI.toLowerCase());
-const SKIP = !PROMETHEUS && !IN_CI;
 if (SKIP)
   console.warn(`prometheus.test.ts: skipped, no prometheus binary in /usr/bin or on PATH: ${INSTALL_HINT}`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Sample {
   labels: Record<string, string>;
@@ -70,10 +38,8 @@ const N = 300;
 
 describe.skipIf(SKIP)(`Prometheus scraping the emulator${SKIP ? ` (skipped: ${INSTALL_HINT})` : ''}`, () => {
   let h: Harness;
-  let dir: string;
-  let prom: ChildProcess | undefined;
+  let prom: PrometheusServer | undefined;
   let promUrl: string;
-  let promLog = '';
 
   type Vector = { metric: Record<string, string>; value: [number, string] }[];
   const query = async (q: string): Promise<Vector> => {
@@ -92,70 +58,14 @@ describe.skipIf(SKIP)(`Prometheus scraping the emulator${SKIP ? ` (skipped: ${IN
 
   beforeAll(async () => {
     if (!PROMETHEUS) return; // CI is set: the tests fail, see requirePrometheus
-    dir = await mkdtemp(join(tmpdir(), 'prometheus-test-'));
     h = await startHarness({ seed: 42 });
-    const metrics = new URL(h.emulator.metricsUrl);
-    const config = join(dir, 'prometheus.yml');
-    await writeFile(
-      config,
-      stringify({
-        global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-        scrape_configs: [
-          {
-            job_name: 'knative-emulator',
-            metrics_path: metrics.pathname,
-            scrape_interval: '1s',
-            scrape_timeout: '1s',
-            static_configs: [{ targets: [metrics.host] }],
-          },
-        ],
-      }),
-    );
-    const port = await freePort();
-    promUrl = `http://127.0.0.1:${port}`;
-    prom = spawn(
-      PROMETHEUS,
-      [
-        `--config.file=${config}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const keep = (d: Buffer) => {
-      promLog = (promLog + d.toString()).slice(-4000);
-    };
-    prom.stdout?.on('data', keep);
-    prom.stderr?.on('data', keep);
-    let exited: string | undefined;
-    prom.once('exit', (code, signal) => {
-      exited = `prometheus exited (${code ?? signal}):\n${promLog}`;
-    });
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (exited) throw new Error(exited);
-      const ready = await fetch(`${promUrl}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      if (Date.now() > deadline) throw new Error(`prometheus not ready after 15 s:\n${promLog}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    prom = await startPrometheus(h.emulator.metricsUrl, { job: 'knative-emulator' });
+    promUrl = prom.url;
   });
 
   afterAll(async () => {
-    if (prom && prom.exitCode === null && prom.signalCode === null) {
-      const p = prom;
-      const done = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
-      const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
-      await done;
-      clearTimeout(timer);
-    }
+    await prom?.stop();
     await h?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   /** In CI a missing Prometheus is a failure, not a skip. */

@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { formatDuration, parseDuration } from './duration.ts';
+import { parseAnalysis, type AnalysisConfig } from './health/prometheus.ts';
+import { parseWebhooks, type Webhook } from './health/webhooks.ts';
 
 export type Command = 'deploy' | 'promote' | 'rollback' | 'status';
 export const COMMANDS: readonly Command[] = ['deploy', 'promote', 'rollback', 'status'];
@@ -64,6 +66,18 @@ export interface Inputs {
   /** undefined: no latency limit. */
   maxLatencyP99Ms?: number;
   probeRps: number;
+  /** Bound on the chance that the sequential judge rolls back a candidate no worse than the stable revision. */
+  alpha: number;
+  /** A step may pass before its dwell is over once this much of it has passed and the evidence is conclusive. */
+  minIntervalMs: number;
+  /** Latency evidence from the candidate's first warmupMs of probes is ignored (cold start). */
+  warmupMs: number;
+  /** How often Prometheus queries and rollout/rollback webhooks are checked during a step. */
+  checkEveryMs: number;
+  /** Failed checks (queries, webhooks) that roll back. */
+  failureThreshold: number;
+  analysis: AnalysisConfig;
+  webhooks: Webhook[];
   kubeconfig?: string;
   context?: string;
   dryRun: boolean;
@@ -422,6 +436,31 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
     'a request rate from 0 to 1000 per second',
   );
 
+  const alpha = parseNumber(
+    'alpha',
+    get('alpha') || '0.01',
+    0.0001,
+    0.2,
+    'a probability from 0.0001 to 0.2, like 0.01 for 1%',
+  );
+  const minIntervalMs = parseDurationInput('min-interval', get('min-interval'), '30s');
+  const warmupText = get('warmup');
+  const warmupMs = /^(0+(ms|s|m)?|off)$/.test(warmupText)
+    ? 0
+    : parseDurationInput('warmup', warmupText, '30s');
+  const checkEveryMs = parseDurationInput('check-every', get('check-every'), '15s');
+  if (checkEveryMs < 1000) throw new InputError('check-every', `"${get('check-every')}" is shorter than 1s`);
+  const failureThreshold = parseNumber(
+    'failure-threshold',
+    get('failure-threshold') || '1',
+    1,
+    100,
+    'a whole number of failed checks from 1 to 100',
+  );
+  if (!Number.isInteger(failureThreshold)) {
+    throw new InputError('failure-threshold', `"${get('failure-threshold')}" is not a whole number`);
+  }
+
   return {
     command,
     service,
@@ -442,6 +481,13 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
     maxErrorRate,
     maxLatencyP99Ms,
     probeRps,
+    alpha,
+    minIntervalMs,
+    warmupMs,
+    checkEveryMs,
+    failureThreshold,
+    analysis: parseAnalysis(get('analysis')),
+    webhooks: parseWebhooks(get('webhooks')),
     kubeconfig: get('kubeconfig') || undefined,
     context: get('context') || undefined,
     dryRun: parseBoolean('dry-run', get('dry-run'), false),

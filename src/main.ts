@@ -3,9 +3,12 @@
 import * as core from '@actions/core';
 import { stringify } from 'yaml';
 import { formatDuration } from './duration.ts';
-import { closeAgent, type RouteTarget } from './health/http.ts';
-import { judge, type Sample } from './health/judge.ts';
-import { Prober } from './health/probe.ts';
+import { closeAgent } from './health/http.ts';
+import { lookFrom, payloadFor, runChecks, type CheckContext, type CheckRound } from './health/analysis.ts';
+import { Histogram } from './health/histogram.ts';
+import { Judge } from './health/judge.ts';
+import { addWindow, describeWindow, emptyWindow, Prober } from './health/probe.ts';
+import { callWebhooks, type WebhookResult, type WebhookType } from './health/webhooks.ts';
 import { runSmokeTests } from './health/smoke.ts';
 import { describeSteps, InputError, parseInputs, type Inputs } from './inputs.ts';
 import { AbortedError, KnativeClient, KubeError, loadKubeConfig, TimeoutError } from './knative/client.ts';
@@ -89,6 +92,12 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     const kubeconfigRaw = get('kubeconfig');
     if (kubeconfigRaw) maskKubeconfig(kubeconfigRaw);
     inputs = parseInputs(get, { sha: process.env.GITHUB_SHA ?? '' });
+    // Header values and URL passwords of webhooks and Prometheus are credentials more often than not.
+    for (const h of inputs.webhooks) {
+      for (const v of Object.values(h.headers)) core.setSecret(v);
+      if (h.url.password) core.setSecret(decodeURIComponent(h.url.password));
+    }
+    for (const v of Object.values(inputs.analysis.headers)) core.setSecret(v);
   } catch (e) {
     return failBeforeStart((e as Error).message);
   }
@@ -115,7 +124,19 @@ export async function run(opts: RunOptions = {}): Promise<void> {
   if (failure) core.setFailed(failure.message);
 }
 
+interface Probes {
+  cand: Prober;
+  stable?: Prober;
+  startedAt: number;
+  /** Every answer of the stable revision judged so far: its p50 and p99 are the latency thresholds. */
+  stableSeen: Histogram;
+}
+
 class Shell {
+  private probes?: Probes;
+  private judge?: Judge;
+  /** Failed checks (queries, webhooks) this run. */
+  private failedChecks = 0;
   private service?: Service;
   /** The rollout this run started or resumed: only it may be rolled back on this run's failure. */
   private rollout?: RolloutState;
@@ -285,7 +306,7 @@ class Shell {
 
   private async runRollout(start: RolloutState): Promise<void> {
     const { inputs } = this;
-    let state = start;
+    const state = start;
     let next: Next;
 
     if (state.phase === 'deploying') {
@@ -361,17 +382,45 @@ class Shell {
         detail,
       });
       core.endGroup();
-      next = afterSmoke(state, failed ? { pass: false, detail } : { pass: true, detail }, this.date());
+      const pre = failed ? undefined : await this.preRollout(state);
+      next = afterSmoke(
+        state,
+        failed ? { pass: false, detail } : pre && !pre.pass ? pre : { pass: true, detail },
+        this.date(),
+      );
     } else if (state.phase === 'stepping') {
       next = { kind: 'set-step', state, step: state.steps[state.step]! };
     } else {
       return;
     }
 
+    try {
+      await this.stepThrough(next);
+    } finally {
+      this.stopProbes();
+    }
+  }
+
+  private async stepThrough(first: Next): Promise<void> {
+    let next = first;
+    let state: RolloutState;
+    /** The state of the step last held: where a promotion that is not confirmed stays. */
+    let held: RolloutState | undefined;
+    /** Whether the confirm-promotion webhooks (if any) have said yes. */
+    let confirmed = false;
     for (;;) {
       state = next.state;
       switch (next.kind) {
         case 'set-step': {
+          if (next.step.percent === 100 && held && !confirmed) {
+            const gate = await this.gatePromotion(held);
+            if (gate.kind === 'holding') return;
+            confirmed = true;
+            if (gate.kind === 'failed') {
+              next = gate.next;
+              break;
+            }
+          }
           core.startGroup(
             `Step ${state.step + 1}/${state.steps.length}: ${next.step.percent}% to ${state.candidate}`,
           );
@@ -381,12 +430,22 @@ class Shell {
           break;
         }
         case 'hold': {
+          held = state;
           const verdict = await this.hold(state, next.step.percent, next.untilMs);
           core.endGroup();
           next = afterHold(state, verdict, this.date());
           break;
         }
         case 'promote': {
+          if (held && !confirmed) {
+            const gate = await this.gatePromotion(held);
+            if (gate.kind === 'holding') return;
+            confirmed = true;
+            if (gate.kind === 'failed') {
+              next = gate.next;
+              break;
+            }
+          }
           core.startGroup(`Promote ${state.candidate} to 100%`);
           await this.apply(next);
           core.info(
@@ -394,12 +453,9 @@ class Shell {
           );
           core.endGroup();
           this.report.stable = state.candidate;
-          return this.done(
-            'promoted',
-            `Promoted ${state.candidate} to 100% of traffic.`,
-            this.service!,
-            state,
-          );
+          this.done('promoted', `Promoted ${state.candidate} to 100% of traffic.`, this.service!, state);
+          await this.callHooks('post-rollout', state).catch(() => undefined);
+          return;
         }
         case 'rollback': {
           core.startGroup(`Roll back to ${describeBaseline(state.baseline)}`);
@@ -411,6 +467,8 @@ class Shell {
           core.endGroup();
           const message = `Rolled back ${state.candidate}: ${next.reason}. Traffic is back on ${describeBaseline(state.baseline)}.`;
           this.done('rolled-back', message, this.service!, state);
+          this.stopProbes();
+          await this.callHooks('post-rollout', state).catch(() => undefined);
           throw new RolloutFailed(message);
         }
       }
@@ -423,52 +481,164 @@ class Shell {
     return c?.message ? ` (${c.reason ?? c.status}: ${c.message})` : '';
   }
 
-  /** Probes candidate and stable during the dwell; judges as evidence comes in. */
+  /** Starts probing the candidate's and the stable revision's tag URLs, once per run. */
+  private startProbes(state: RolloutState): Probes {
+    if (this.probes) return this.probes;
+    const { inputs } = this;
+    const svc = this.service!;
+    const path = inputs.smokeTests[0]?.path ?? '/';
+    const candUrl = tagUrl(svc, state.tag)!;
+    const stableUrl = state.stableTag ? tagUrl(svc, state.stableTag) : undefined;
+    const opts = { path, rps: inputs.probeRps, timeoutMs: Math.min(10_000, inputs.timeoutMs) };
+    this.probes = {
+      cand: new Prober({ url: candUrl, gateway: inputs.gateway }, opts).start(),
+      stable: stableUrl ? new Prober({ url: stableUrl, gateway: inputs.gateway }, opts).start() : undefined,
+      startedAt: this.now(),
+      stableSeen: new Histogram(),
+    };
+    if (inputs.probeRps > 0)
+      core.info(
+        `Probing ${candUrl}${stableUrl ? ` and ${stableUrl}` : ''} at ${inputs.probeRps} req/s each` +
+          (stableUrl ? '' : ': no stable tag, so only the absolute limits apply'),
+      );
+    return this.probes;
+  }
+
+  private stopProbes(): void {
+    this.probes?.cand.stop();
+    this.probes?.stable?.stop();
+    this.probes = undefined;
+  }
+
+  private checkContext(state: RolloutState): CheckContext {
+    return {
+      namespace: this.inputs.namespace,
+      service: this.inputs.service,
+      candidate: state.candidate,
+      stable: state.baseline.map((b) => b.revisionName),
+      step: state.phase === 'stepping' ? state.step + 1 : 0,
+      steps: state.steps.length,
+      percent: state.percent,
+      intervalMs: this.inputs.intervalMs,
+      run: this.opts.runUrl,
+    };
+  }
+
+  /**
+   * Probes candidate and stable during the dwell and judges at every look; runs the Prometheus queries and the
+   * rollout and rollback webhooks every check-every, and once more before a pass.
+   */
   private async hold(
     state: RolloutState,
     percent: number,
     untilMs: number,
+    label = `step ${state.step + 1}`,
   ): Promise<{ pass: boolean; detail: string }> {
     const { inputs } = this;
-    const svc = this.service!;
-    const path = inputs.smokeTests[0]?.path ?? '/';
-    const candidateTarget: RouteTarget = { url: tagUrl(svc, state.tag)!, gateway: inputs.gateway };
-    const stableUrl = state.stableTag ? tagUrl(svc, state.stableTag) : undefined;
-    const cand = new Prober(candidateTarget, { path, rps: inputs.probeRps }).start();
-    const stable = stableUrl
-      ? new Prober({ url: stableUrl, gateway: inputs.gateway }, { path, rps: inputs.probeRps }).start()
-      : undefined;
+    const p = this.startProbes(state);
+    const judge = (this.judge ??= new Judge({
+      alpha: inputs.alpha,
+      maxErrorRate: inputs.maxErrorRate,
+      maxLatencyP99Ms: inputs.maxLatencyP99Ms,
+      warmupMs: inputs.warmupMs,
+    }));
+    judge.startStep();
     const began = this.now();
-    const limits = { maxErrorRate: inputs.maxErrorRate, maxLatencyP99Ms: inputs.maxLatencyP99Ms };
-    core.info(
-      `Holding ${formatDuration(Math.max(0, untilMs - began))}, probing ${candidateTarget.url}${stableUrl ? ` and ${stableUrl}` : ''} at ${inputs.probeRps} req/s each`,
-    );
+    const stepCand = emptyWindow();
+    const stepStable = p.stable ? emptyWindow() : undefined;
+    const look = () => {
+      const c = p.cand.take();
+      const s = p.stable?.take();
+      addWindow(stepCand, c);
+      if (s) addWindow(stepStable!, s);
+      judge.observe(lookFrom(c, s, p.stableSeen, inputs.maxLatencyP99Ms, this.now() - p.startedAt));
+      if (s) p.stableSeen.add(s.latency);
+    };
+    const evidence = () =>
+      `candidate ${describeWindow(stepCand)}` + (stepStable ? `; stable ${describeWindow(stepStable)}` : '');
+
+    const hasChecks =
+      inputs.analysis.queries.length > 0 ||
+      inputs.webhooks.some((h) => h.type === 'rollout' || h.type === 'rollback');
+    const rounds: CheckRound[] = [];
+    let inflight: Promise<void> | undefined;
+    const startRound = () => {
+      inflight = runChecks(inputs.analysis, inputs.webhooks, this.checkContext(state), this.signal)
+        .then(
+          (r) => void rounds.push(r),
+          (e: Error) =>
+            void rounds.push({
+              queries: [],
+              hooks: [],
+              failures: [`checks failed: ${e.message}`],
+              lines: [{ ok: false, text: `checks failed: ${e.message}` }],
+            }),
+        )
+        .finally(() => (inflight = undefined));
+      return inflight;
+    };
+    /** The failure that ends the step, if the checks that came back call for one. */
+    const consume = (): string | undefined => {
+      for (const r of rounds.splice(0)) {
+        for (const l of r.lines) (l.ok ? core.info : core.warning)(`${l.ok ? '✔' : '✘'} ${l.text}`);
+        if (r.rollbackAskedBy) return r.rollbackAskedBy;
+        if (r.failures.length) {
+          this.failedChecks++;
+          if (this.failedChecks >= inputs.failureThreshold)
+            return `${r.failures.join('; ')} (${this.failedChecks} failed check${this.failedChecks > 1 ? 's' : ''}, failure-threshold ${inputs.failureThreshold})`;
+        }
+      }
+      return undefined;
+    };
+
+    core.info(`Holding ${formatDuration(Math.max(0, untilMs - began))} at ${percent}%`);
+    let nextCheck = began + inputs.checkEveryMs;
     let verdict: { pass: boolean; detail: string } | undefined;
     try {
       for (;;) {
         const left = untilMs - this.now();
         await sleep(Math.max(0, Math.min(left, this.opts.judgeEveryMs ?? 250)), this.signal);
-        const final = this.now() >= untilMs;
-        const j = judge(cand.sample, stable?.sample, limits, final);
-        if (j.decision === 'fail') {
-          verdict = { pass: false, detail: j.detail };
+        look();
+        const t = this.now();
+        const final = t >= untilMs;
+        const d = judge.decide({ final, canPass: t - began >= inputs.minIntervalMs });
+        if (hasChecks && !inflight && t >= nextCheck) {
+          void startRound();
+          nextCheck = t + inputs.checkEveryMs;
+        }
+        const failed = consume();
+        if (failed) {
+          verdict = { pass: false, detail: `${failed}; ${evidence()}` };
           break;
         }
-        if (j.decision === 'pass') {
-          verdict = { pass: true, detail: j.detail };
+        if (d.decision === 'fail') {
+          verdict = { pass: false, detail: `${d.detail}; ${evidence()}` };
+          break;
+        }
+        if (d.decision === 'pass') {
+          if (hasChecks) {
+            // A step passes on checks as fresh as its probes.
+            if (inflight) await inflight;
+            await startRound();
+            const last = consume();
+            if (last) {
+              verdict = { pass: false, detail: `${last}; ${evidence()}` };
+              break;
+            }
+          }
+          verdict = { pass: true, detail: `${evidence()}; ${d.detail}` };
           break;
         }
       }
     } finally {
-      const c: Sample = cand.stop();
-      const s = stable?.stop();
+      look();
       this.report.steps.push({
-        label: `step ${state.step + 1}`,
+        label,
         percent,
         startedAt: began,
         endedAt: this.now(),
-        candidate: { ...c, latencies: [...c.latencies] },
-        stable: s ? { ...s, latencies: [...s.latencies] } : undefined,
+        candidate: stepCand,
+        stable: stepStable,
         verdict: verdict ? (verdict.pass ? 'pass' : 'fail') : 'skipped',
         detail: verdict?.detail ?? 'cancelled',
       });
@@ -477,6 +647,108 @@ class Shell {
       core.info(`✔ ${percent}% healthy after ${formatDuration(this.now() - began)}: ${verdict.detail}`);
     else core.error(`✘ ${percent}% unhealthy after ${formatDuration(this.now() - began)}: ${verdict.detail}`);
     return verdict;
+  }
+
+  /** Webhooks of one type, called once; their failures are logged. */
+  private async callHooks(type: WebhookType, state: RolloutState): Promise<WebhookResult[]> {
+    const hooks = this.inputs.webhooks.filter((h) => h.type === type);
+    if (!hooks.length) return [];
+    const results = await callWebhooks(hooks, type, payloadFor(this.checkContext(state), type), {
+      signal: type === 'post-rollout' ? undefined : this.signal,
+    });
+    for (const r of results) {
+      const line = `${type} webhook ${r.hook.name}: ${r.detail}`;
+      if (r.ok) core.info(`✔ ${line}`);
+      else if (type === 'post-rollout') core.warning(line);
+      else core.info(`✘ ${line}`);
+    }
+    return results;
+  }
+
+  /**
+   * pre-rollout webhooks, before the candidate gets traffic: a failure counts as a failed check and is asked
+   * again after check-every, until failure-threshold is reached.
+   */
+  private async preRollout(state: RolloutState): Promise<{ pass: boolean; detail: string } | undefined> {
+    if (!this.inputs.webhooks.some((h) => h.type === 'pre-rollout')) return undefined;
+    core.startGroup('pre-rollout webhooks');
+    try {
+      for (;;) {
+        const failed = (await this.callHooks('pre-rollout', state)).filter((r) => !r.ok);
+        if (!failed.length) return { pass: true, detail: 'pre-rollout webhooks passed' };
+        this.failedChecks++;
+        const detail = failed.map((r) => `pre-rollout webhook ${r.hook.name}: ${r.detail}`).join('; ');
+        if (this.failedChecks >= this.inputs.failureThreshold)
+          return { pass: false, detail: `${detail} (failure-threshold ${this.inputs.failureThreshold})` };
+        await sleep(this.inputs.checkEveryMs, this.signal);
+      }
+    } finally {
+      core.endGroup();
+    }
+  }
+
+  /**
+   * Promotion (full traffic) waits for the confirm-promotion webhooks: a refusal until `timeout` ends the run
+   * holding at the last step passed; a step that fails meanwhile rolls back.
+   */
+  private async gatePromotion(
+    held: RolloutState,
+  ): Promise<{ kind: 'confirmed' } | { kind: 'holding' } | { kind: 'failed'; next: Next }> {
+    const confirmed = await this.confirmPromotion(held);
+    if (confirmed.kind === 'failed')
+      return {
+        kind: 'failed',
+        next: rollback(
+          held,
+          `${held.percent}% while awaiting confirmation: ${confirmed.detail}`,
+          this.date(),
+        ),
+      };
+    if (confirmed.kind === 'holding') {
+      const message =
+        `Holding ${held.candidate} at ${held.percent}%: promotion was not confirmed within ` +
+        `${formatDuration(this.inputs.timeoutMs)} (${confirmed.detail}). Run again to ask again, or use ` +
+        `command: promote or command: rollback.`;
+      core.warning(message);
+      this.done('progressing', message, this.service!, held);
+      return { kind: 'holding' };
+    }
+    return { kind: 'confirmed' };
+  }
+
+  /**
+   * confirm-promotion webhooks, after the last step passed: until they all answer 2xx the candidate holds at
+   * its last step, still judged, and they are asked again every check-every, for up to `timeout`.
+   */
+  private async confirmPromotion(
+    state: RolloutState,
+  ): Promise<
+    { kind: 'confirmed' } | { kind: 'holding'; detail: string } | { kind: 'failed'; detail: string }
+  > {
+    if (!this.inputs.webhooks.some((h) => h.type === 'confirm-promotion')) return { kind: 'confirmed' };
+    const { inputs } = this;
+    core.startGroup(
+      `Confirm promotion of ${state.candidate} (waiting up to ${formatDuration(inputs.timeoutMs)})`,
+    );
+    const deadline = this.now() + inputs.timeoutMs;
+    try {
+      for (;;) {
+        const refused = (await this.callHooks('confirm-promotion', state)).filter((r) => !r.ok);
+        if (!refused.length) return { kind: 'confirmed' };
+        const detail = refused.map((r) => `${r.hook.name}: ${r.detail}`).join('; ');
+        if (this.now() >= deadline) return { kind: 'holding', detail };
+        core.info(`⏸ promotion not confirmed (${detail}); holding at ${state.percent}%`);
+        const verdict = await this.hold(
+          state,
+          state.percent,
+          Math.min(deadline, this.now() + inputs.checkEveryMs),
+          'confirm',
+        );
+        if (!verdict.pass) return { kind: 'failed', detail: verdict.detail };
+      }
+    } finally {
+      core.endGroup();
+    }
   }
 
   /** Writes the state's traffic and waits until the route reports it. */

@@ -28,7 +28,7 @@ describe('deploy', () => {
     // Every step was routed before its hold, and probes reached both tag URLs.
     expect(r.stdout).toMatch(/Traffic: hello-00001 90%, hello-v2 10%/);
     expect(r.stdout).toMatch(/Traffic: hello-00001 50%, hello-v2 50%/);
-    expect(r.stdout).toMatch(/✔ 10% healthy after .*candidate \d+ requests, 0 errors.*stable \d+ requests/);
+    expect(r.stdout).toMatch(/✔ 10% healthy after .*candidate \d+ req, 0 err.*stable \d+ req/);
     const state = await f.state();
     expect(state?.phase).toBe('promoted');
     expect(state?.history.map((d) => d.action)).toEqual([
@@ -65,7 +65,7 @@ describe('deploy', () => {
     expect(f.maxPercent.get('hello-v2')).toBe(10);
     const [error] = errorLines(r.stdout).filter((l) => l.includes('Rolled back'));
     expect(error).toMatch(
-      /Rolled back hello-v2: 10% step failed: error rate over the limit: candidate \d+ requests, \d+ errors/,
+      /Rolled back hello-v2: 10% step failed: (error rate over max-error-rate 1\.0%( this step)?|errors): candidate \d+\/\d+/,
     );
     expect(error).toContain('Traffic is back on hello-00001 100%');
     // It decided long before the 20 s dwell was over.
@@ -85,7 +85,7 @@ describe('deploy', () => {
     expect(r.code).toBe(1);
     expect(r.outputs.status).toBe('rolled-back');
     expect(errorLines(r.stdout).join('\n')).toMatch(
-      /p99 latency over the limit: candidate \d+ requests, 0 errors \(0\.0% ≤ 1\.0%\), p99 \d{3,} ms > 100 ms/,
+      /p99 over max-latency-p99 100 ms.*of the candidate's requests slower than it; candidate \d+ req, 0 err \(0\.0%\), p50 \d{3,} ms, p99 \d{3,} ms/,
     );
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });
   });

@@ -43,11 +43,16 @@ export function parseOutputFile(text: string): Record<string, string> {
 }
 
 /** The runner's reading of `::error::` lines: escapes (%25, %0A, %0D) undone, the command prefix kept. */
-export const errorLines = (stdout: string): string[] =>
+const commandLines = (stdout: string, command: string): string[] =>
   stdout
     .split('\n')
-    .filter((l) => l.startsWith('::error'))
+    .filter((l) => l.startsWith(`::${command}`))
     .map((l) => l.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'));
+
+/** `::error::` lines, unescaped. */
+export const errorLines = (stdout: string): string[] => commandLines(stdout, 'error');
+/** `::warning::` lines, unescaped. */
+export const warningLines = (stdout: string): string[] => commandLines(stdout, 'warning');
 
 export interface ActionResult {
   code: number | null;

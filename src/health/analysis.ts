@@ -1,0 +1,122 @@
+// The glue between what the probes, Prometheus and webhooks report and the judge: the judge's looks from probe
+// windows, and one round of checks (queries, rollout and rollback webhooks) with its outcome.
+
+import type { Histogram } from './histogram.ts';
+import type { ArmLook, Look } from './judge.ts';
+import type { Window } from './probe.ts';
+import { evaluateQueries, promDuration, type AnalysisConfig, type QueryResult } from './prometheus.ts';
+import { callWebhooks, type Webhook, type WebhookPayload, type WebhookResult } from './webhooks.ts';
+
+/** Stable answers needed before its median, and its p99, are taken as thresholds. */
+export const MIN_FOR_P50 = 20;
+export const MIN_FOR_P99 = 200;
+
+function arm(w: Window, p50?: number, p99?: number, limit?: number): ArmLook {
+  return {
+    requests: w.requests,
+    errors: w.errors,
+    timed: w.latency.count,
+    overP50: p50 === undefined ? 0 : w.latency.countAbove(p50),
+    overP99: p99 === undefined ? 0 : w.latency.countAbove(p99),
+    overLimit: limit === undefined ? 0 : w.latency.countAbove(limit),
+  };
+}
+
+/**
+ * A look from the windows each prober collected since the last one. The latency thresholds are the stable
+ * revision's p50 and p99 over everything before this window, so they do not depend on what is being judged.
+ */
+export function lookFrom(
+  candidate: Window,
+  stable: Window | undefined,
+  stableBefore: Histogram | undefined,
+  limitMs: number | undefined,
+  atMs: number,
+): Look {
+  const n = stableBefore?.count ?? 0;
+  const p50Ms = stable && n >= MIN_FOR_P50 ? stableBefore!.quantile(0.5) : undefined;
+  const p99Ms = stable && n >= MIN_FOR_P99 ? stableBefore!.quantile(0.99) : undefined;
+  return {
+    candidate: arm(candidate, p50Ms, p99Ms, limitMs),
+    stable: stable ? arm(stable, p50Ms, p99Ms) : undefined,
+    p50Ms,
+    p99Ms,
+    atMs,
+  };
+}
+
+export interface CheckContext {
+  namespace: string;
+  service: string;
+  candidate: string;
+  stable: string[];
+  step: number;
+  steps: number;
+  percent: number;
+  intervalMs: number;
+  run?: string;
+}
+
+export interface CheckRound {
+  queries: QueryResult[];
+  hooks: WebhookResult[];
+  /** Failed checks: a query out of range, in error or without data when that fails; a rollout hook not 2xx. */
+  failures: string[];
+  /** A rollback webhook answered 2xx. */
+  rollbackAskedBy?: string;
+  /** One line per check, for the log. */
+  lines: { ok: boolean; text: string }[];
+}
+
+export function payloadFor(ctx: CheckContext, phase: WebhookPayload['phase']): WebhookPayload {
+  return {
+    name: ctx.service,
+    namespace: ctx.namespace,
+    phase,
+    candidate: ctx.candidate,
+    stable: ctx.stable,
+    step: ctx.step,
+    steps: ctx.steps,
+    percent: ctx.percent,
+    run: ctx.run,
+    metadata: {},
+  };
+}
+
+/** One round: the Prometheus queries, the rollout webhooks and the rollback webhooks, all at once. */
+export async function runChecks(
+  analysis: AnalysisConfig,
+  webhooks: Webhook[],
+  ctx: CheckContext,
+  signal?: AbortSignal,
+): Promise<CheckRound> {
+  const vars = {
+    namespace: ctx.namespace,
+    service: ctx.service,
+    revision: ctx.candidate,
+    stable_revision: ctx.stable[0] ?? '',
+    interval: promDuration(ctx.intervalMs),
+  };
+  const [queries, rollout, rollback] = await Promise.all([
+    analysis.queries.length ? evaluateQueries(analysis, vars, { signal }) : Promise.resolve([]),
+    callWebhooks(webhooks, 'rollout', payloadFor(ctx, 'rollout'), { signal }),
+    callWebhooks(webhooks, 'rollback', payloadFor(ctx, 'rollback'), { signal }),
+  ]);
+  const round: CheckRound = { queries, hooks: [...rollout, ...rollback], failures: [], lines: [] };
+  for (const q of queries) {
+    const ok = q.verdict === 'pass' || q.verdict === 'no-data';
+    round.lines.push({ ok, text: `query ${q.detail}` });
+    if (!ok) round.failures.push(`query ${q.detail}`);
+  }
+  for (const h of rollout) {
+    round.lines.push({ ok: h.ok, text: `webhook ${h.hook.name}: ${h.detail}` });
+    if (!h.ok) round.failures.push(`rollout webhook ${h.hook.name}: ${h.detail}`);
+  }
+  for (const h of rollback) {
+    if (h.ok) {
+      round.rollbackAskedBy = `rollback webhook ${h.hook.name} asked for a rollback (${h.detail})`;
+      round.lines.push({ ok: false, text: round.rollbackAskedBy });
+    }
+  }
+  return round;
+}

@@ -1,0 +1,79 @@
+// End to end: Prometheus queries in the analysis, with Debian's real Prometheus scraping the emulator's
+// queue-proxy metrics, as in a cluster.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { INSTALL_HINT, SKIP, startPrometheus, type PrometheusServer } from '../support/prometheus.ts';
+import { fixture, type Fixture } from './fixture.ts';
+import { errorLines } from './runner.ts';
+
+let f: Fixture | undefined;
+let prom: PrometheusServer | undefined;
+afterEach(async () => {
+  await prom?.stop();
+  await f?.close();
+  f = undefined;
+  prom = undefined;
+});
+
+const V2 = { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2' };
+
+describe.skipIf(SKIP)(`analysis with Prometheus${SKIP ? ` (skipped: ${INSTALL_HINT})` : ''}`, () => {
+  it('a query out of its range fails the step and rolls back', async () => {
+    f = await fixture();
+    prom = await startPrometheus(f.h.emulator.metricsUrl);
+    const analysis = {
+      prometheus: { url: prom.url },
+      queries: [
+        { name: 'success-rate', builtin: 'request-success-rate', min: 0.99 },
+        { name: 'p99', builtin: 'request-duration-p99', max: 100 },
+      ],
+    };
+    const r = await f.run({
+      ...V2,
+      // Every request of the candidate takes 150 ms: only Prometheus judges latency here (the probes' latency
+      // tests wait out a long warm-up).
+      env: 'EMULATOR_LATENCY_MS=150',
+      warmup: '10m',
+      interval: '30s',
+      'check-every': '2s',
+      analysis: stringify(analysis),
+    });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.outputs.status).toBe('rolled-back');
+    expect(f.maxPercent.get('hello-v2')).toBe(10);
+    expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+    expect(errorLines(r.stdout).join('\n')).toMatch(
+      /query p99 = (1\d\d|200) ms > max 100 \(1 failed check, failure-threshold 1\)/,
+    );
+    // The success rate was checked too, and passed.
+    expect(r.stdout).toMatch(/✔ query success-rate = 1(\.0+)? ≥ min 0\.99/);
+  });
+
+  it('a healthy candidate passes its queries and is promoted; a revision without data is reported as such', async () => {
+    f = await fixture();
+    prom = await startPrometheus(f.h.emulator.metricsUrl);
+    const analysis = {
+      prometheus: { url: prom.url },
+      queries: [
+        { name: 'success-rate', builtin: 'request-success-rate', min: 0.99 },
+        {
+          name: 'nobody-home',
+          query: 'sum(rate(revision_request_count{revision_name="missing-{{ revision }}"}[{{ interval }}]))',
+          max: 1,
+        },
+      ],
+    };
+    const r = await f.run({
+      ...V2,
+      steps: '50,100',
+      interval: '5s',
+      'check-every': '2s',
+      analysis: stringify(analysis),
+    });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('promoted');
+    expect(r.stdout).toMatch(/✔ query success-rate = 1(\.0+)? ≥ min 0\.99/);
+    expect(r.stdout).toMatch(/✔ query nobody-home: no data \(ignored\)/);
+  });
+});

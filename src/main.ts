@@ -128,6 +128,8 @@ interface Probes {
   cand: Prober;
   stable?: Prober;
   startedAt: number;
+  /** When the window now being collected began. */
+  lastLookAt: number;
   /** Every answer of the stable revision judged so far: its p50 and p99 are the latency thresholds. */
   stableSeen: Histogram;
 }
@@ -494,6 +496,7 @@ class Shell {
       cand: new Prober({ url: candUrl, gateway: inputs.gateway }, opts).start(),
       stable: stableUrl ? new Prober({ url: stableUrl, gateway: inputs.gateway }, opts).start() : undefined,
       startedAt: this.now(),
+      lastLookAt: this.now(),
       stableSeen: new Histogram(),
     };
     if (inputs.probeRps > 0)
@@ -551,7 +554,8 @@ class Shell {
       const s = p.stable?.take();
       addWindow(stepCand, c);
       if (s) addWindow(stepStable!, s);
-      judge.observe(lookFrom(c, s, p.stableSeen, inputs.maxLatencyP99Ms, this.now() - p.startedAt));
+      judge.observe(lookFrom(c, s, p.stableSeen, inputs.maxLatencyP99Ms, p.lastLookAt - p.startedAt));
+      p.lastLookAt = this.now();
       if (s) p.stableSeen.add(s.latency);
     };
     const evidence = () =>

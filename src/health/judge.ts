@@ -31,7 +31,10 @@ export interface Look {
   /** The latency thresholds this look was counted against, undefined until the stable revision has enough answers. */
   p50Ms?: number;
   p99Ms?: number;
-  /** Time since the candidate's probes began: latency evidence is ignored during the warm-up. */
+  /**
+   * When the window of this look began, since the candidate's probes began: a window that began during the
+   * warm-up is not judged for latency (comparing its end would let the warm-up's last moments through).
+   */
   atMs: number;
 }
 

@@ -491,7 +491,13 @@ class Shell {
     const path = inputs.smokeTests[0]?.path ?? '/';
     const candUrl = tagUrl(svc, state.tag)!;
     const stableUrl = state.stableTag ? tagUrl(svc, state.stableTag) : undefined;
-    const opts = { path, rps: inputs.probeRps, timeoutMs: Math.min(10_000, inputs.timeoutMs) };
+    const opts = {
+      path,
+      rps: inputs.probeRps,
+      timeoutMs: Math.min(10_000, inputs.timeoutMs),
+      // A request due in the warm-up may be answered after it: the probes know when each one was due.
+      warmupMs: inputs.warmupMs,
+    };
     this.probes = {
       cand: new Prober({ url: candUrl, gateway: inputs.gateway }, opts).start(),
       stable: stableUrl ? new Prober({ url: stableUrl, gateway: inputs.gateway }, opts).start() : undefined,

@@ -11,14 +11,20 @@ import { callWebhooks, type Webhook, type WebhookPayload, type WebhookResult } f
 export const MIN_FOR_P50 = 20;
 export const MIN_FOR_P99 = 200;
 
+/** Latency is judged on the requests due after the probes' warm-up (`warm`). */
 function arm(w: Window, p50?: number, p99?: number, limit?: number): ArmLook {
   return {
     requests: w.requests,
     errors: w.errors,
-    timed: w.latency.count,
-    overP50: p50 === undefined ? 0 : w.latency.countAbove(p50),
-    overP99: p99 === undefined ? 0 : w.latency.countAbove(p99),
-    overLimit: limit === undefined ? 0 : w.latency.countAbove(limit),
+    timed: w.warm.count,
+    overP50: p50 === undefined ? 0 : w.warm.countAbove(p50),
+    overP99: p99 === undefined ? 0 : w.warm.countAbove(p99),
+    overLimit: limit === undefined ? 0 : w.warm.countAbove(limit),
+    all: {
+      timed: w.latency.count,
+      overP99: p99 === undefined ? 0 : w.latency.countAbove(p99),
+      overLimit: limit === undefined ? 0 : w.latency.countAbove(limit),
+    },
   };
 }
 

@@ -22,6 +22,11 @@ export interface ArmLook {
   overP99: number;
   /** Of those, slower than max-latency-p99. */
   overLimit: number;
+  /**
+   * The same counts over every answer, the warm-up's included, when the fields above leave it out: the evidence
+   * for a pass may count it (a cold start only weakens that evidence).
+   */
+  all?: { timed: number; overP99: number; overLimit: number };
 }
 
 export interface Look {
@@ -139,9 +144,11 @@ export class Judge {
       if (look.p99Ms !== undefined) this.p99.update(c.overP99, c.overP99 + s.overP99, theta);
     }
     // Evidence for a pass counts during the warm-up too: a cold start only makes it weaker.
-    if (s && look.p99Ms !== undefined && c.timed + s.timed > 0) {
-      const theta = c.timed / (c.timed + s.timed);
-      this.passP99.updateConditional(c.overP99, c.overP99 + s.overP99, theta);
+    const ca = c.all ?? c;
+    const sa = s && (s.all ?? s);
+    if (sa && look.p99Ms !== undefined && ca.timed + sa.timed > 0) {
+      const theta = ca.timed / (ca.timed + sa.timed);
+      this.passP99.updateConditional(ca.overP99, ca.overP99 + sa.overP99, theta);
     }
     if (this.errorLimit) {
       this.errorLimit.update(c.errors, c.requests);
@@ -150,7 +157,7 @@ export class Judge {
     }
     if (this.latencyLimit) {
       if (warm) this.latencyLimit.update(c.overLimit, c.timed);
-      this.passLatencyLimit.updateRate(c.overLimit, c.timed, 0.0025, 0.01);
+      this.passLatencyLimit.updateRate(ca.overLimit, ca.timed, 0.0025, 0.01);
     }
   }
 

@@ -18,6 +18,8 @@ export interface ProbeOptions {
   dispatcher?: Dispatcher;
   /** Clock in ms (performance.now() by default). */
   now?: () => number;
+  /** Requests due in the first warmupMs are left out of `warm` (a cold start is not judged for latency). */
+  warmupMs?: number;
 }
 
 /** What came back in a window of time: every finished request, its errors, and the latencies of the answers. */
@@ -26,14 +28,22 @@ export interface Window {
   errors: number;
   /** Latency of every request that got an answer or timed out. */
   latency: Histogram;
+  /** The same, for the requests due after the warm-up only: what latency is judged on. */
+  warm: Histogram;
 }
 
-export const emptyWindow = (): Window => ({ requests: 0, errors: 0, latency: new Histogram() });
+export const emptyWindow = (): Window => ({
+  requests: 0,
+  errors: 0,
+  latency: new Histogram(),
+  warm: new Histogram(),
+});
 
 export function addWindow(into: Window, w: Window): Window {
   into.requests += w.requests;
   into.errors += w.errors;
   into.latency.add(w.latency);
+  into.warm.add(w.warm);
   return into;
 }
 
@@ -84,7 +94,7 @@ export class Prober {
   private fire(dueAt: number): void {
     const timeoutMs = this.opts.timeoutMs ?? 5000;
     if (this.inFlight >= (this.opts.maxInFlight ?? 1000)) {
-      this.count(0, undefined);
+      this.count(0, undefined, dueAt);
       return;
     }
     this.inFlight++;
@@ -96,15 +106,19 @@ export class Prober {
       this.inFlight--;
       if (this.controller.signal.aborted) return;
       const timedOut = r.status === 0 && r.error?.startsWith('timed out');
-      this.count(r.status, r.status !== 0 || timedOut ? Math.max(0, this.now() - dueAt) : undefined);
+      this.count(r.status, r.status !== 0 || timedOut ? Math.max(0, this.now() - dueAt) : undefined, dueAt);
     });
   }
 
-  private count(status: number, latencyMs: number | undefined): void {
+  private count(status: number, latencyMs: number | undefined, dueAt: number): void {
+    const warm = dueAt - this.startedAt >= (this.opts.warmupMs ?? 0);
     for (const w of [this.total, this.window]) {
       w.requests++;
       if (isError(status)) w.errors++;
-      if (latencyMs !== undefined) w.latency.record(latencyMs);
+      if (latencyMs !== undefined) {
+        w.latency.record(latencyMs);
+        if (warm) w.warm.record(latencyMs);
+      }
     }
   }
 

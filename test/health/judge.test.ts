@@ -169,6 +169,20 @@ describe('passing before the dwell is over', () => {
     expect(j.decide({ final: false, canPass: false }).decision).toBe('continue');
   });
 
+  it('counts warm-up answers as evidence for a pass, never for a failure', () => {
+    const j = new Judge({ ...CFG, maxErrorRate: 0.01, maxLatencyP99Ms: 500 });
+    // Cold answers, all slower than the limit, are left out of the judged counts but present in `all`.
+    const cold = { timed: 0, overLimit: 0, all: { timed: 700, overP99: 0, overLimit: 700 } };
+    j.observe({ candidate: arm(700, 0, cold), atMs: 0 });
+    expect(j.decide({ final: false }).decision).toBe('continue');
+    const j2 = new Judge({ ...CFG, maxErrorRate: 0.01, maxLatencyP99Ms: 500 });
+    j2.observe({
+      candidate: arm(700, 0, { timed: 0, all: { timed: 700, overP99: 0, overLimit: 0 } }),
+      atMs: 0,
+    });
+    expect(j2.decide({ final: false, canPass: true }).decision).toBe('pass');
+  });
+
   it('never passes early while the candidate is failing more often than the stable revision', () => {
     const j = new Judge({ ...CFG, maxErrorRate: 0.5 });
     for (let i = 0; i < 5; i++) {

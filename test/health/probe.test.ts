@@ -135,6 +135,25 @@ describe('Prober', () => {
     }
   });
 
+  it('leaves requests due in the warm-up out of the judged latency, even when answered after it', async () => {
+    // Every answer takes 150 ms: requests due in the first 300 ms are answered after it, and still left out.
+    const srv = createServer((_req, res) => setTimeout(() => res.end('ok'), 150));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const p = new Prober({ url }, { path: '/', rps: 20, warmupMs: 300 }).start();
+      await new Promise((r) => setTimeout(r, 1000));
+      p.stop();
+      // Due at 0, 50, ..., 250 ms: 6 in the warm-up.
+      expect(p.total.latency.count - p.total.warm.count).toBe(6);
+      expect(p.total.warm.count).toBeGreaterThan(5);
+      expect(p.total.warm.min!).toBeGreaterThanOrEqual(140);
+    } finally {
+      srv.closeAllConnections();
+      srv.close();
+    }
+  });
+
   it('sends nothing at 0 req/s', async () => {
     const p = new Prober({ ...ok, gateway }, { path: '/', rps: 0 }).start();
     await new Promise((r) => setTimeout(r, 100));

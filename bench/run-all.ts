@@ -1,4 +1,4 @@
-// Runs the three benchmarks in sequence, each in its own process: `npm run bench`.
+// Runs the benchmarks in sequence (bench/analysis, long, is run on its own), each in its own process: `npm run bench`.
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 // Not imported from lib.ts: that would print its load warning here as well as in each benchmark.
 const ROOT = new URL('../', import.meta.url).pathname;
 
-const BENCHMARKS = ['cold-start.ts', 'api-requests.ts', 'ready-latency.ts'];
+const BENCHMARKS = ['cold-start.ts', 'api-requests.ts', 'ready-latency.ts', 'probes/run.ts'];
 
 let failed = 0;
 for (const name of BENCHMARKS) {

@@ -412,17 +412,19 @@ class Shell {
     let confirmed = false;
     for (;;) {
       state = next.state;
+      // Full traffic is the promotion: the confirm-promotion webhooks (if any) are asked before it.
+      const promoting = next.kind === 'promote' || (next.kind === 'set-step' && next.step.percent === 100);
+      if (promoting && held && !confirmed) {
+        const gate = await this.gatePromotion(held);
+        if (gate.kind === 'holding') return;
+        confirmed = true;
+        if (gate.kind === 'failed') {
+          next = gate.next;
+          continue;
+        }
+      }
       switch (next.kind) {
         case 'set-step': {
-          if (next.step.percent === 100 && held && !confirmed) {
-            const gate = await this.gatePromotion(held);
-            if (gate.kind === 'holding') return;
-            confirmed = true;
-            if (gate.kind === 'failed') {
-              next = gate.next;
-              break;
-            }
-          }
           core.startGroup(
             `Step ${state.step + 1}/${state.steps.length}: ${next.step.percent}% to ${state.candidate}`,
           );
@@ -439,15 +441,6 @@ class Shell {
           break;
         }
         case 'promote': {
-          if (held && !confirmed) {
-            const gate = await this.gatePromotion(held);
-            if (gate.kind === 'holding') return;
-            confirmed = true;
-            if (gate.kind === 'failed') {
-              next = gate.next;
-              break;
-            }
-          }
           core.startGroup(`Promote ${state.candidate} to 100%`);
           await this.apply(next);
           core.info(

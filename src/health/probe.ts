@@ -5,7 +5,7 @@
 // the judge takes at every look.
 
 import type { Dispatcher } from 'undici';
-import { agent, send, type RouteTarget } from './http.ts';
+import { agent, requestTarget, type RouteTarget } from './http.ts';
 import { Histogram } from './histogram.ts';
 
 export interface ProbeOptions {
@@ -50,6 +50,14 @@ export function addWindow(into: Window, w: Window): Window {
 /** A 5xx or a transport error is a failed request; anything else is the application's answer. */
 export const isError = (status: number) => status === 0 || status >= 500;
 
+interface Pending {
+  dueAt: number;
+  /** Set once the request is on a connection: aborting it then closes that connection. */
+  controller?: { abort(reason: Error): void };
+  status: number;
+  done: boolean;
+}
+
 export class Prober {
   /** Everything since start. */
   readonly total: Window = emptyWindow();
@@ -58,14 +66,27 @@ export class Prober {
   private inFlight = 0;
   private sent = 0;
   private startedAt = 0;
-  private readonly controller = new AbortController();
+  private stopped = false;
+  /** Requests in flight, in the order they were due: overdue ones are aborted from the head. */
+  private pending: Pending[] = [];
+  private head = 0;
   private readonly now: () => number;
+  private readonly origin: string;
+  private readonly path: string;
+  private readonly headers: Record<string, string>;
 
   constructor(
     readonly target: RouteTarget,
     private readonly opts: ProbeOptions,
   ) {
     this.now = opts.now ?? (() => performance.now());
+    // Everything about the request is worked out once: at thousands of requests a second, a URL parse and two
+    // timers per request are what limits the rate.
+    const { url, host } = requestTarget(target, opts.path);
+    const u = new URL(url);
+    this.origin = u.origin;
+    this.path = u.pathname + u.search;
+    this.headers = { 'user-agent': 'knative-canary-action', ...(host ? { host } : {}) };
   }
 
   start(): this {
@@ -83,38 +104,78 @@ export class Prober {
   }
 
   private tick(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    this.sweep(now);
     const period = 1000 / this.opts.rps;
-    const due = Math.floor((this.now() - this.startedAt) / period) + 1;
-    while (this.sent < due && !this.controller.signal.aborted) {
+    const due = Math.floor((now - this.startedAt) / period) + 1;
+    while (this.sent < due) {
       this.fire(this.startedAt + this.sent * period);
       this.sent++;
     }
   }
 
+  /** Times out the requests due more than timeoutMs ago (one timer for all of them). */
+  private sweep(now: number): void {
+    const limit = now - (this.opts.timeoutMs ?? 5000);
+    const q = this.pending;
+    while (this.head < q.length) {
+      const e = q[this.head]!;
+      if (!e.done) {
+        if (e.dueAt > limit) break;
+        // Counted as timed out now; a request still queued for a connection is answered later and ignored.
+        this.finish(e, 0, true);
+        e.controller?.abort(new Error('timed out'));
+      }
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > q.length) {
+      this.pending = q.slice(this.head);
+      this.head = 0;
+    }
+  }
+
   private fire(dueAt: number): void {
-    const timeoutMs = this.opts.timeoutMs ?? 5000;
     if (this.inFlight >= (this.opts.maxInFlight ?? 1000)) {
       this.count(0, undefined, dueAt);
       return;
     }
     this.inFlight++;
-    void send(
-      this.target,
-      { path: this.opts.path, timeoutMs, signal: this.controller.signal },
-      this.opts.dispatcher ?? agent(),
-    ).then((r) => {
-      this.inFlight--;
-      if (this.controller.signal.aborted) return;
-      const timedOut = r.status === 0 && r.error?.startsWith('timed out');
-      this.count(r.status, r.status !== 0 || timedOut ? Math.max(0, this.now() - dueAt) : undefined, dueAt);
-    });
+    const e: Pending = { dueAt, status: 0, done: false };
+    this.pending.push(e);
+    // undici's dispatch with a handler: no response stream, no promise, no timer per request.
+    (this.opts.dispatcher ?? agent()).dispatch(
+      { origin: this.origin, path: this.path, method: 'GET', headers: this.headers },
+      {
+        onRequestStart: (controller) => {
+          e.controller = controller;
+        },
+        onResponseStart: (_c, statusCode) => {
+          e.status = statusCode;
+        },
+        onResponseData: () => undefined,
+        onResponseEnd: () => this.finish(e, e.status, false),
+        onResponseError: () => this.finish(e, 0, false),
+      },
+    );
+  }
+
+  private finish(e: Pending, status: number, timedOut: boolean): void {
+    if (e.done) return;
+    e.done = true;
+    this.inFlight--;
+    if (this.stopped) return;
+    const timeoutMs = this.opts.timeoutMs ?? 5000;
+    const latency = timedOut ? timeoutMs : status !== 0 ? Math.max(0, this.now() - e.dueAt) : undefined;
+    this.count(status, latency, e.dueAt);
   }
 
   private count(status: number, latencyMs: number | undefined, dueAt: number): void {
     const warm = dueAt - this.startedAt >= (this.opts.warmupMs ?? 0);
-    for (const w of [this.total, this.window]) {
+    const error = isError(status);
+    for (const w of [this.total, this.window] as const) {
       w.requests++;
-      if (isError(status)) w.errors++;
+      if (error) w.errors++;
       if (latencyMs !== undefined) {
         w.latency.record(latencyMs);
         if (warm) w.warm.record(latencyMs);
@@ -132,7 +193,15 @@ export class Prober {
   /** Stops sending; requests still in flight are abandoned and not counted. */
   stop(): Window {
     clearInterval(this.timer);
-    this.controller.abort();
+    this.stopped = true;
+    for (let i = this.head; i < this.pending.length; i++) {
+      const e = this.pending[i]!;
+      if (e.done) continue;
+      e.done = true;
+      e.controller?.abort(new Error('stopped'));
+    }
+    this.pending = [];
+    this.head = 0;
     return this.total;
   }
 }

@@ -147,6 +147,16 @@ describe('the absolute limits', () => {
     expect(j.decide({ final: true })).toMatchObject({ decision: 'fail', test: 'error-limit' });
   });
 
+  it('holds a step wholly inside the warm-up to max-latency-p99 on all its answers', () => {
+    const j = new Judge({ ...CFG, maxLatencyP99Ms: 100, warmupMs: 30_000 });
+    j.observe({
+      candidate: arm(10, 0, { timed: 0, all: { timed: 10, overP99: 0, overLimit: 10 } }),
+      atMs: 0,
+    });
+    expect(j.decide({ final: false }).decision).toBe('continue');
+    expect(j.decide({ final: true })).toMatchObject({ decision: 'fail', test: 'latency-limit' });
+  });
+
   it('fails early on max-latency-p99 once the slow share is conclusively over 1%', () => {
     const j = new Judge({ ...CFG, maxLatencyP99Ms: 300 });
     const r = looksUntil(j, () => ({ candidate: arm(20, 0, { overLimit: 2 }), atMs: 0 }));

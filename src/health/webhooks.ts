@@ -121,9 +121,12 @@ export function parseWebhooks(text: string): Webhook[] {
   });
 }
 
-/** The URL without userinfo or query (either may hold a secret). */
+/**
+ * The URL as logged: its origin only. Userinfo and query strings hold secrets, and so do paths (a chat webhook's
+ * path is its token); the hook's name says which one it is.
+ */
 export function safeUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
+  return `${url.protocol}//${url.host}/${url.pathname === '/' && !url.search ? '' : '…'}`;
 }
 
 export function describeWebhook(hook: Webhook): string {

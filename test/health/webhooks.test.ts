@@ -194,8 +194,11 @@ describe('callWebhooks and describeWebhook', () => {
     expect(rs.map((r) => r.hook.name)).toEqual(['a', 'b']);
   });
 
-  it('never shows userinfo or a query string (they may hold secrets)', () => {
-    const h = hook('https://user:pw@hooks.example.com/x?token=abc');
-    expect(describeWebhook(h)).toBe('h (rollout) → https://hooks.example.com/x');
+  it('shows the origin only: userinfo, query and path may all hold secrets', () => {
+    const h = hook('https://user:pw@hooks.example.com/services/T0/B0/s3cret?token=abc');
+    expect(describeWebhook(h)).toBe('h (rollout) → https://hooks.example.com/…');
+    expect(describeWebhook(hook('https://hooks.example.com'))).toBe(
+      'h (rollout) → https://hooks.example.com/',
+    );
   });
 });

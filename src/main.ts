@@ -4,7 +4,7 @@ import * as core from '@actions/core';
 import { stringify } from 'yaml';
 import { formatDuration } from './duration.ts';
 import { closeAgent } from './health/http.ts';
-import { lookFrom, payloadFor, runChecks, type CheckContext, type CheckRound } from './health/analysis.ts';
+import { Checks, lookFrom, payloadFor, type CheckContext } from './health/analysis.ts';
 import { Histogram } from './health/histogram.ts';
 import { Judge } from './health/judge.ts';
 import { addWindow, describeWindow, emptyWindow, Prober } from './health/probe.ts';
@@ -137,8 +137,7 @@ interface Probes {
 class Shell {
   private probes?: Probes;
   private judge?: Judge;
-  /** Failed checks (queries, webhooks) this run. */
-  private failedChecks = 0;
+  private checksOfRun?: Checks;
   private service?: Service;
   /** The rollout this run started or resumed: only it may be rolled back on this run's failure. */
   private rollout?: RolloutState;
@@ -506,6 +505,18 @@ class Shell {
     return this.probes;
   }
 
+  /** The run's Prometheus queries and webhooks; their failures count against failure-threshold together. */
+  private get checks(): Checks {
+    const { inputs } = this;
+    return (this.checksOfRun ??= new Checks(
+      inputs.analysis,
+      inputs.webhooks,
+      inputs.checkEveryMs,
+      inputs.failureThreshold,
+      (ok, text) => (ok ? core.info : core.warning)(`${ok ? '✔' : '✘'} ${text}`),
+    ));
+  }
+
   private stopProbes(): void {
     this.probes?.cand.stop();
     this.probes?.stable?.stop();
@@ -560,42 +571,10 @@ class Shell {
     const evidence = () =>
       `candidate ${describeWindow(stepCand)}` + (stepStable ? `; stable ${describeWindow(stepStable)}` : '');
 
-    const hasChecks =
-      inputs.analysis.queries.length > 0 ||
-      inputs.webhooks.some((h) => h.type === 'rollout' || h.type === 'rollback');
-    const rounds: CheckRound[] = [];
-    let inflight: Promise<void> | undefined;
-    const startRound = () => {
-      inflight = runChecks(inputs.analysis, inputs.webhooks, this.checkContext(state), this.signal)
-        .then(
-          (r) => void rounds.push(r),
-          (e: Error) =>
-            void rounds.push({
-              queries: [],
-              hooks: [],
-              failures: [`checks failed: ${e.message}`],
-              lines: [{ ok: false, text: `checks failed: ${e.message}` }],
-            }),
-        )
-        .finally(() => (inflight = undefined));
-      return inflight;
-    };
-    /** The failure that ends the step, if the checks that came back call for one. */
-    const consume = (): string | undefined => {
-      for (const r of rounds.splice(0)) {
-        for (const l of r.lines) (l.ok ? core.info : core.warning)(`${l.ok ? '✔' : '✘'} ${l.text}`);
-        if (r.rollbackAskedBy) return r.rollbackAskedBy;
-        if (r.failures.length) {
-          this.failedChecks++;
-          if (this.failedChecks >= inputs.failureThreshold)
-            return `${r.failures.join('; ')} (${this.failedChecks} failed check${this.failedChecks > 1 ? 's' : ''}, failure-threshold ${inputs.failureThreshold})`;
-        }
-      }
-      return undefined;
-    };
+    const checks = this.checks;
+    checks.startStep(began);
 
     core.info(`Holding ${formatDuration(Math.max(0, untilMs - began))} at ${percent}%`);
-    let nextCheck = began + inputs.checkEveryMs;
     let verdict: { pass: boolean; detail: string } | undefined;
     try {
       for (;;) {
@@ -605,11 +584,8 @@ class Shell {
         const t = this.now();
         const final = t >= untilMs;
         const d = judge.decide({ final, canPass: t - began >= inputs.minIntervalMs });
-        if (hasChecks && !inflight && t >= nextCheck) {
-          void startRound();
-          nextCheck = t + inputs.checkEveryMs;
-        }
-        const failed = consume();
+        checks.tick(t, this.checkContext(state), this.signal);
+        const failed = checks.verdict();
         if (failed) {
           verdict = { pass: false, detail: `${failed}; ${evidence()}` };
           break;
@@ -619,15 +595,10 @@ class Shell {
           break;
         }
         if (d.decision === 'pass') {
-          if (hasChecks) {
-            // A step passes on checks as fresh as its probes.
-            if (inflight) await inflight;
-            await startRound();
-            const last = consume();
-            if (last) {
-              verdict = { pass: false, detail: `${last}; ${evidence()}` };
-              break;
-            }
+          const last = await checks.final(this.checkContext(state), this.signal);
+          if (last) {
+            verdict = { pass: false, detail: `${last}; ${evidence()}` };
+            break;
           }
           verdict = { pass: true, detail: `${evidence()}; ${d.detail}` };
           break;
@@ -679,9 +650,8 @@ class Shell {
       for (;;) {
         const failed = (await this.callHooks('pre-rollout', state)).filter((r) => !r.ok);
         if (!failed.length) return { pass: true, detail: 'pre-rollout webhooks passed' };
-        this.failedChecks++;
         const detail = failed.map((r) => `pre-rollout webhook ${r.hook.name}: ${r.detail}`).join('; ');
-        if (this.failedChecks >= this.inputs.failureThreshold)
+        if (++this.checks.failed >= this.inputs.failureThreshold)
           return { pass: false, detail: `${detail} (failure-threshold ${this.inputs.failureThreshold})` };
         await sleep(this.inputs.checkEveryMs, this.signal);
       }

@@ -126,3 +126,75 @@ export async function runChecks(
   }
   return round;
 }
+
+/**
+ * The periodic checks of a run: a round every check-every while a step holds (one at a time, in the background,
+ * so probes are judged meanwhile), their failures counted against failure-threshold over the whole run.
+ */
+export class Checks {
+  private rounds: CheckRound[] = [];
+  private inflight?: Promise<void>;
+  private nextAt = 0;
+  /** Failed rounds this run. */
+  failed = 0;
+  readonly enabled: boolean;
+
+  constructor(
+    private readonly analysis: AnalysisConfig,
+    private readonly webhooks: Webhook[],
+    private readonly everyMs: number,
+    private readonly threshold: number,
+    private readonly log: (ok: boolean, text: string) => void,
+  ) {
+    this.enabled =
+      analysis.queries.length > 0 || webhooks.some((h) => h.type === 'rollout' || h.type === 'rollback');
+  }
+
+  /** A step begins: its first round is due check-every from now. */
+  startStep(now: number): void {
+    this.nextAt = now + this.everyMs;
+  }
+
+  /** Starts a round in the background if one is due and none is running. */
+  tick(now: number, ctx: CheckContext, signal?: AbortSignal): void {
+    if (!this.enabled || this.inflight || now < this.nextAt) return;
+    void this.start(ctx, signal);
+    this.nextAt = now + this.everyMs;
+  }
+
+  /** One more round, after any in flight: a step passes on checks as fresh as its probes. */
+  async final(ctx: CheckContext, signal?: AbortSignal): Promise<string | undefined> {
+    if (!this.enabled) return undefined;
+    if (this.inflight) await this.inflight;
+    await this.start(ctx, signal);
+    return this.verdict();
+  }
+
+  private start(ctx: CheckContext, signal?: AbortSignal): Promise<void> {
+    this.inflight = runChecks(this.analysis, this.webhooks, ctx, signal)
+      .then(
+        (r) => void this.rounds.push(r),
+        (e: Error) =>
+          void this.rounds.push({
+            queries: [],
+            hooks: [],
+            failures: [`checks failed: ${e.message}`],
+            lines: [{ ok: false, text: `checks failed: ${e.message}` }],
+          }),
+      )
+      .finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  /** Logs the rounds that came back; the failure that ends the step, if they call for one. */
+  verdict(): string | undefined {
+    for (const r of this.rounds.splice(0)) {
+      for (const l of r.lines) this.log(l.ok, l.text);
+      if (r.rollbackAskedBy) return r.rollbackAskedBy;
+      if (r.failures.length && ++this.failed >= this.threshold) {
+        return `${r.failures.join('; ')} (${this.failed} failed check${this.failed > 1 ? 's' : ''}, failure-threshold ${this.threshold})`;
+      }
+    }
+    return undefined;
+  }
+}

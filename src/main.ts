@@ -413,8 +413,9 @@ class Shell {
       state = next.state;
       // Full traffic is the promotion: the confirm-promotion webhooks (if any) are asked before it.
       const promoting = next.kind === 'promote' || (next.kind === 'set-step' && next.step.percent === 100);
-      if (promoting && held && !confirmed) {
-        const gate = await this.gatePromotion(held);
+      if (promoting && !confirmed) {
+        // Where the candidate waits: the last step it passed, or 0% when the steps go straight to 100.
+        const gate = await this.gatePromotion(held ?? { ...state, percent: 0 });
         if (gate.kind === 'holding') return;
         confirmed = true;
         if (gate.kind === 'failed') {

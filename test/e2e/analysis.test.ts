@@ -203,4 +203,21 @@ describe('webhooks', () => {
     expect(again.outputs.status).toBe('promoted');
     expect(await f.percents()).toEqual({ 'hello-v2': 100 });
   });
+
+  it('steps that go straight to 100% wait for confirmation at 0%', async () => {
+    hooks = await hookServer({ 'confirm-promotion': 403 });
+    f = await fixture();
+    const r = await f.run({
+      ...V2,
+      steps: '100',
+      timeout: '3s',
+      'check-every': '1s',
+      webhooks: JSON.stringify([{ name: 'release-manager', type: 'confirm-promotion', url: hooks.url }]),
+    });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('progressing');
+    expect(r.outputs.percent).toBe('0');
+    expect(f.maxPercent.get('hello-v2') ?? 0).toBe(0);
+    expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+  });
 });

@@ -76,7 +76,7 @@ describe('the sequential judge on probe traffic', () => {
       /10% unhealthy after .*errors: candidate \d+\/\d+ \(\d+\.\d%\) vs stable 0\/\d+ \(0\.0%\); e-value \d+ .*fails at 100 \(α 1\.0%\)/,
     );
     expect(r.summary).toMatch(/\| step 1 \| 10% \|.*❌ errors: candidate/);
-  });
+  }, 60_000);
 
   it('promotes a healthy candidate, ending each step early once the evidence is conclusive', async () => {
     f = await fixture();
@@ -115,7 +115,8 @@ describe('the sequential judge on probe traffic', () => {
     expect(err).toMatch(
       /latency tail: \d+ of the candidate's requests slower than the stable revision's p99/,
     );
-  });
+    // Usually ~12 s; the dwell (60 s) bounds it on a loaded machine.
+  }, 75_000);
 });
 
 describe('webhooks', () => {

@@ -50,12 +50,39 @@ export function addWindow(into: Window, w: Window): Window {
 /** A 5xx or a transport error is a failed request; anything else is the application's answer. */
 export const isError = (status: number) => status === 0 || status >= 500;
 
-interface Pending {
-  dueAt: number;
+/**
+ * One request: its place in the schedule, and undici's handler for its answer. A class, so a request costs one
+ * object and no closures.
+ */
+class Probe implements Dispatcher.DispatchHandler {
   /** Set once the request is on a connection: aborting it then closes that connection. */
-  controller?: { abort(reason: Error): void };
-  status: number;
-  done: boolean;
+  controller?: Dispatcher.DispatchController;
+  status = 0;
+  done = false;
+
+  constructor(
+    readonly dueAt: number,
+    private readonly finish: (e: Probe, status: number, timedOut: boolean) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number): void {
+    this.status = statusCode;
+  }
+
+  /** The body is not read (undici requires the method). */
+  onResponseData(): void {}
+
+  onResponseEnd(): void {
+    this.finish(this, this.status, false);
+  }
+
+  onResponseError(): void {
+    this.finish(this, 0, false);
+  }
 }
 
 export class Prober {
@@ -67,13 +94,19 @@ export class Prober {
   private sent = 0;
   private startedAt = 0;
   private stopped = false;
-  /** Requests in flight, in the order they were due: overdue ones are aborted from the head. */
-  private pending: Pending[] = [];
+  /**
+   * Requests due and not yet finished, in the order they were due: overdue ones are timed out from the head
+   * (`head`); the ones from `next` on are due but not yet handed to the dispatcher, which was busy.
+   */
+  private pending: Probe[] = [];
   private head = 0;
+  private next = 0;
   private readonly now: () => number;
-  private readonly origin: string;
-  private readonly path: string;
-  private readonly headers: Record<string, string>;
+  /** The dispatcher, from start on (the shared agent is looked up then, as `send` does per request). */
+  private dispatcher?: Dispatcher;
+  private readonly request: Dispatcher.DispatchOptions;
+  private readonly done = (e: Probe, status: number, timedOut: boolean) => this.finish(e, status, timedOut);
+  private readonly drained = () => this.flush();
 
   constructor(
     readonly target: RouteTarget,
@@ -84,14 +117,19 @@ export class Prober {
     // timers per request are what limits the rate.
     const { url, host } = requestTarget(target, opts.path);
     const u = new URL(url);
-    this.origin = u.origin;
-    this.path = u.pathname + u.search;
-    this.headers = { 'user-agent': 'knative-canary-action', ...(host ? { host } : {}) };
+    this.request = {
+      origin: u.origin,
+      path: u.pathname + u.search,
+      method: 'GET',
+      headers: { 'user-agent': 'knative-canary-action', ...(host ? { host } : {}) },
+    };
   }
 
   start(): this {
     if (this.opts.rps <= 0) return this;
     this.startedAt = this.now();
+    this.dispatcher = this.opts.dispatcher ?? agent();
+    this.dispatcher.on('drain', this.drained);
     this.tick();
     // Fire everything due at every tick; the tick is at most 10 ms, or the request period when that is longer.
     this.timer = setInterval(() => this.tick(), Math.max(1, Math.min(10, 1000 / this.opts.rps)));
@@ -113,6 +151,7 @@ export class Prober {
       this.fire(this.startedAt + this.sent * period);
       this.sent++;
     }
+    this.flush();
   }
 
   /** Times out the requests due more than timeoutMs ago (one timer for all of them). */
@@ -123,14 +162,17 @@ export class Prober {
       const e = q[this.head]!;
       if (!e.done) {
         if (e.dueAt > limit) break;
-        // Counted as timed out now; a request still queued for a connection is answered later and ignored.
+        // Counted as timed out now. One still waiting for the dispatcher is never sent; one queued inside it is
+        // answered later and ignored.
         this.finish(e, 0, true);
         e.controller?.abort(new Error('timed out'));
       }
       this.head++;
     }
+    if (this.next < this.head) this.next = this.head;
     if (this.head > 1024 && this.head * 2 > q.length) {
       this.pending = q.slice(this.head);
+      this.next -= this.head;
       this.head = 0;
     }
   }
@@ -141,26 +183,26 @@ export class Prober {
       return;
     }
     this.inFlight++;
-    const e: Pending = { dueAt, status: 0, done: false };
-    this.pending.push(e);
-    // undici's dispatch with a handler: no response stream, no promise, no timer per request.
-    (this.opts.dispatcher ?? agent()).dispatch(
-      { origin: this.origin, path: this.path, method: 'GET', headers: this.headers },
-      {
-        onRequestStart: (controller) => {
-          e.controller = controller;
-        },
-        onResponseStart: (_c, statusCode) => {
-          e.status = statusCode;
-        },
-        onResponseData: () => undefined,
-        onResponseEnd: () => this.finish(e, e.status, false),
-        onResponseError: () => this.finish(e, 0, false),
-      },
-    );
+    this.pending.push(new Probe(dueAt, this.done));
   }
 
-  private finish(e: Pending, status: number, timedOut: boolean): void {
+  /**
+   * Hands the requests due so far to the dispatcher, in order, until it says it is busy (all its connections
+   * taken): the rest wait here, as cheap entries, and go when it emits 'drain', or at the next tick. undici's own
+   * queue would hold them as full requests. Either way each is timed from when it was due.
+   */
+  private flush(): void {
+    const q = this.pending;
+    while (this.next < q.length && !this.stopped) {
+      const e = q[this.next++]!;
+      if (e.done) continue;
+      // undici's dispatch with a handler: no response stream, no promise, no timer per request. It answers false
+      // when busy, and also when it failed the request at once (closed): then the next may fail at once too.
+      if (!this.dispatcher!.dispatch(this.request, e) && !e.done) return;
+    }
+  }
+
+  private finish(e: Probe, status: number, timedOut: boolean): void {
     if (e.done) return;
     e.done = true;
     this.inFlight--;
@@ -173,14 +215,8 @@ export class Prober {
   private count(status: number, latencyMs: number | undefined, dueAt: number): void {
     const warm = dueAt - this.startedAt >= (this.opts.warmupMs ?? 0);
     const error = isError(status);
-    for (const w of [this.total, this.window] as const) {
-      w.requests++;
-      if (error) w.errors++;
-      if (latencyMs !== undefined) {
-        w.latency.record(latencyMs);
-        if (warm) w.warm.record(latencyMs);
-      }
-    }
+    record(this.total, error, latencyMs, warm);
+    record(this.window, error, latencyMs, warm);
   }
 
   /** What finished since the last take (or start), and a fresh window from now on. */
@@ -193,6 +229,7 @@ export class Prober {
   /** Stops sending; requests still in flight are abandoned and not counted. */
   stop(): Window {
     clearInterval(this.timer);
+    this.dispatcher?.off('drain', this.drained);
     this.stopped = true;
     for (let i = this.head; i < this.pending.length; i++) {
       const e = this.pending[i]!;
@@ -202,7 +239,17 @@ export class Prober {
     }
     this.pending = [];
     this.head = 0;
+    this.next = 0;
     return this.total;
+  }
+}
+
+function record(w: Window, error: boolean, latencyMs: number | undefined, warm: boolean): void {
+  w.requests++;
+  if (error) w.errors++;
+  if (latencyMs !== undefined) {
+    w.latency.record(latencyMs);
+    if (warm) w.warm.record(latencyMs);
   }
 }
 

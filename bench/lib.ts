@@ -103,15 +103,14 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
-/** Where and on what the figures were taken, for the results file. */
-export function environment(): Record<string, unknown> {
+/** Where and on what the figures were taken: the machine, its load, the commit. */
+export function machine(): Record<string, unknown> {
   let commit = '';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
   } catch {
     /* not a git checkout */
   }
-  const dist = readFileSync(DIST);
   return {
     date: new Date().toISOString(),
     node: process.version,
@@ -121,6 +120,14 @@ export function environment(): Record<string, unknown> {
     loadAverageAtStart: LOAD_AT_START,
     loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
     commit,
+  };
+}
+
+/** The machine and the action bundle measured, for the results file. */
+export function environment(): Record<string, unknown> {
+  const dist = readFileSync(DIST);
+  return {
+    ...machine(),
     dist: {
       bytes: dist.length,
       sha256: createHash('sha256').update(dist).digest('hex').slice(0, 16),

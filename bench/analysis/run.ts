@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, platform, release } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -25,6 +25,8 @@ import {
   type Variant,
 } from './model.ts';
 import type { Task, TaskResult } from './worker.ts';
+// Also prints a warning when other work loads the machine.
+import { machine } from '../lib.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const RESULTS_DIR = join(ROOT, 'bench/results');
@@ -62,13 +64,6 @@ const EXACT_DECIDE = opts['exact-decide'];
 const ONLY = opts.only;
 /** Results are written by the standard full run only. */
 const WRITE = !QUICK && ONLY === undefined && !opts.runs && !opts['regression-runs'];
-
-const LOAD_AT_START = loadavg().map((l) => Math.round(l * 100) / 100);
-if (LOAD_AT_START[0]! > 0.5 * cpus().length) {
-  console.warn(
-    `Warning: load average ${LOAD_AT_START.join(' ')} on ${cpus().length} CPUs: other work is running, the wall time will be noisy.\n`,
-  );
-}
 
 // ---- The cells ----
 
@@ -466,10 +461,8 @@ if (!WRITE) {
       .update(readFileSync(join(ROOT, p)))
       .digest('hex')
       .slice(0, 16);
-  let commit = '';
   let dirty = '';
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
     dirty = execFileSync('git', ['status', '--porcelain', 'src/health'], {
       cwd: ROOT,
       encoding: 'utf8',
@@ -527,14 +520,7 @@ if (!WRITE) {
   const data = {
     benchmark: 'analysis',
     environment: {
-      date: new Date().toISOString(),
-      node: process.version,
-      platform: `${platform()} ${release()}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      loadAverageAtStart: LOAD_AT_START,
-      loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
-      commit,
+      ...machine(),
       uncommittedInSrcHealth: dirty ? dirty.split('\n') : [],
       sha256: {
         'src/health/judge.ts': fileHash('src/health/judge.ts'),

@@ -136,7 +136,10 @@ describe('webhooks', () => {
     });
     // Press the button once the candidate has traffic.
     await expect.poll(() => f!.maxPercent.get('hello-v2') ?? 0, { timeout: 20_000 }).toBe(10);
-    await expect.poll(() => hooks!.received.filter((h) => h.path === '/rollback').length).toBeGreaterThan(0);
+    // The first check round is due check-every (1 s) after the step began.
+    await expect
+      .poll(() => hooks!.received.filter((h) => h.path === '/rollback').length, { timeout: 10_000 })
+      .toBeGreaterThan(0);
     hooks.status.rollback = 200;
     const r = await run;
     expect(r.code, r.stdout).toBe(1);

@@ -7,8 +7,21 @@ import { formatDuration, parseDuration } from './duration.ts';
 import { parseAnalysis, type AnalysisConfig } from './health/prometheus.ts';
 import { parseWebhooks, type Webhook } from './health/webhooks.ts';
 
-export type Command = 'deploy' | 'promote' | 'rollback' | 'status';
-export const COMMANDS: readonly Command[] = ['deploy', 'promote', 'rollback', 'status'];
+export type Command = 'deploy' | 'promote' | 'rollback' | 'advance' | 'pause' | 'resume' | 'status' | 'help';
+export const COMMANDS: readonly Command[] = [
+  'deploy',
+  'promote',
+  'rollback',
+  'advance',
+  'pause',
+  'resume',
+  'status',
+  'help',
+];
+export type Progression = 'inline' | 'scheduled';
+/** Repository roles, lowest first, as GitHub's collaborator permission API names them. */
+export const ROLES = ['read', 'triage', 'write', 'maintain', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface Step {
   /** Percent of traffic on the candidate during this step (1..100). */
@@ -43,7 +56,15 @@ export interface Template {
 
 export interface Inputs {
   command: Command;
+  /** The Service of this run; with `services`, the first of them. Empty only for `advance` by annotation. */
   service: string;
+  /** Every Service the command acts on, in order; empty for `advance` of every annotated Service. */
+  services: string[];
+  /** `promote`: the percent to send now (100 when not given). */
+  percent?: number;
+  progression: Progression;
+  /** GitHub environment for Deployments; undefined: none. */
+  environment?: string;
   namespace: string;
   /** The new image, or undefined when a manifest supplies the template. */
   image?: string;
@@ -324,30 +345,137 @@ export function readManifest(
 }
 
 export interface ParseContext {
-  /** The commit, for the default revision name. */
+  /** The commit being deployed: the default revision name, and `{{ sha }}` in the image. */
   sha: string;
   readFile?: (path: string) => string;
+  /** The command, when the event chose it (a comment command); otherwise the `command` input. */
+  command?: Command;
+  /** Arguments of a comment command, in place of the `percent` and `revision-name` inputs. */
+  percent?: string;
+  revision?: string;
+  /** The candidate's tag in place of the `tag` input (a pull request's preview: `pr-<number>`). */
+  tag?: string;
+}
+
+/** The inputs that say how the action talks to GitHub, read before the event decides the command. */
+export interface GitHubInputs {
+  /** `auto` or a command. */
+  command: Command | 'auto';
+  token: string;
+  commandPrefix: string;
+  permissions: Role[];
+  allowForks: boolean;
+}
+
+export function parseGitHubInputs(get: GetInput): GitHubInputs {
+  const commandText = get('command') || 'auto';
+  if (commandText !== 'auto' && !COMMANDS.includes(commandText as Command)) {
+    throw new InputError(
+      'command',
+      `"${commandText}" is not a command: expected auto or one of ${COMMANDS.join(', ')}`,
+    );
+  }
+  const commandPrefix = get('command-prefix') || '/canary';
+  if (!/^[/.!#$%&*+,:;=?@^~A-Za-z][\w./:!#$%&*+,;=?@^~-]{0,39}$/.test(commandPrefix)) {
+    throw new InputError(
+      'command-prefix',
+      `"${commandPrefix}" is not a command prefix: expected one word without spaces, like /canary or .deploy`,
+    );
+  }
+  const permissionsText = get('permissions') || 'write,maintain,admin';
+  const permissions = permissionsText
+    .split(/[,\s]+/)
+    .filter(Boolean)
+    .map((p) => p.toLowerCase());
+  for (const p of permissions) {
+    if (!ROLES.includes(p as Role)) {
+      throw new InputError(
+        'permissions',
+        `"${p}" is not a repository permission: expected a comma-separated list from ${ROLES.join(', ')}`,
+      );
+    }
+  }
+  if (!permissions.length)
+    throw new InputError('permissions', 'expected at least one permission, like write');
+  return {
+    command: commandText as Command | 'auto',
+    token: get('github-token'),
+    commandPrefix,
+    permissions: permissions as Role[],
+    allowForks: parseBoolean('allow-forks', get('allow-forks'), false),
+  };
 }
 
 export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
-  const commandText = get('command') || 'deploy';
-  if (!COMMANDS.includes(commandText as Command)) {
+  const commandText = ctx.command ?? (get('command') || 'auto');
+  // `auto` without an event to decide (a local run) deploys, as a push does.
+  const command = (commandText === 'auto' ? 'deploy' : commandText) as Command;
+  if (!COMMANDS.includes(command)) {
     throw new InputError(
       'command',
-      `"${commandText}" is not a command: expected one of ${COMMANDS.join(', ')}`,
+      `"${commandText}" is not a command: expected auto or one of ${COMMANDS.join(', ')}`,
     );
   }
-  const command = commandText as Command;
 
-  const service = get('service');
-  if (service === '') throw new InputError('service', 'is required: the name of the Knative Service');
-  dnsLabel('service', service, 'Service name');
+  const serviceText = get('service');
+  const servicesText = get('services');
+  if (serviceText && servicesText) {
+    throw new InputError('services', "give either 'service' or 'services', not both");
+  }
+  const services = (servicesText ? servicesText.split(/[\s,]+/).filter(Boolean) : [serviceText]).filter(
+    Boolean,
+  );
+  for (const name of services) dnsLabel(servicesText ? 'services' : 'service', name, 'Service name');
+  if (new Set(services).size !== services.length) {
+    throw new InputError('services', 'lists a Service twice');
+  }
+  if (services.length === 0 && command !== 'advance' && command !== 'help') {
+    throw new InputError(
+      'service',
+      `is required for command '${command}': the name of the Knative Service (or 'services', one per line)`,
+    );
+  }
+  const service = services[0] ?? '';
+  const progressionText = get('progression') || 'inline';
+  if (progressionText !== 'inline' && progressionText !== 'scheduled') {
+    throw new InputError(
+      'progression',
+      `"${progressionText}" is not a progression: expected inline (the job waits through the steps) or ` +
+        'scheduled (scheduled runs with command advance take the steps)',
+    );
+  }
+  const percentText = ctx.percent ?? get('percent');
+  let percent: number | undefined;
+  if (percentText !== '') {
+    percent = Number(percentText.replace(/%$/, ''));
+    if (!/^\d+%?$/.test(percentText) || percent < 1 || percent > 100) {
+      throw new InputError(
+        'percent',
+        `"${percentText}" is not a percent: expected a whole number from 1 to 100`,
+      );
+    }
+    if (command !== 'promote') {
+      throw new InputError('percent', `is only for command promote, not ${command}`);
+    }
+  }
+  const environmentText = get('environment');
+  if (environmentText && (environmentText.length > 255 || [...environmentText].some((c) => c.charCodeAt(0) < 32))) {
+    throw new InputError('environment', `"${environmentText}" is not an environment name`);
+  }
   const namespace = get('namespace') || 'default';
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) {
     throw new InputError('namespace', `"${namespace}" is not a valid namespace name (a DNS-1123 label)`);
   }
 
-  const image = get('image') || undefined;
+  // `{{ sha }}` in the image is the commit deployed (a pull request's head for a comment command).
+  const imageText = get('image');
+  if (/\{\{(?!\s*sha\s*\}\})/.test(imageText)) {
+    throw new InputError('image', `"${imageText}" has a placeholder other than {{ sha }}`);
+  }
+  if (/\{\{\s*sha\s*\}\}/.test(imageText) && !/^[0-9a-f]{40}$/i.test(ctx.sha)) {
+    throw new InputError('image', 'uses {{ sha }}, but the commit sha (GITHUB_SHA) is not available');
+  }
+  const image = imageText.replace(/\{\{\s*sha\s*\}\}/g, ctx.sha.toLowerCase()) || undefined;
   const manifestPath = get('manifest') || undefined;
   if (image && manifestPath) {
     throw new InputError('image', "give either 'image' or 'manifest', not both");
@@ -363,8 +491,9 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
   }
   const manifestTemplate = manifestPath ? readManifest(manifestPath, service, ctx.readFile) : undefined;
 
-  const revisionNameGiven = get('revision-name') !== '';
-  let revisionName = get('revision-name');
+  const revisionText = ctx.revision ?? get('revision-name');
+  const revisionNameGiven = revisionText !== '';
+  let revisionName = revisionText;
   if (!revisionNameGiven && command === 'deploy') {
     // The default names the revision after the commit: `<service>-<first 7 characters of the sha>`.
     const sha = ctx.sha.slice(0, 7).toLowerCase();
@@ -389,7 +518,7 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
     }
   }
 
-  const tag = dnsLabel('tag', get('tag') || 'latest', 'tag');
+  const tag = dnsLabel('tag', ctx.tag ?? (get('tag') || 'latest'), 'tag');
   // The runner fills in action.yml's default (`stable`) when the input is absent, so an empty value is the
   // user's explicit `stable-tag: ''`: no stable tag.
   const stableTag = get('stable-tag');
@@ -464,6 +593,10 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
   return {
     command,
     service,
+    services,
+    percent,
+    progression: progressionText,
+    environment: environmentText || undefined,
     namespace,
     image,
     manifestTemplate,

@@ -12,6 +12,7 @@ import {
   type Inputs,
   type ParseContext,
   parseEnv,
+  parseGitHubInputs,
   parseInputs,
   parseSmokeTests,
   parseSteps,
@@ -89,17 +90,22 @@ describe('parseInputs with the defaults of action.yml', () => {
   it('reads exactly the inputs action.yml declares', () => {
     const read = new Set<string>();
     parseInputs(runnerGet(BASE, read), { sha: SHA });
+    parseGitHubInputs(runnerGet(BASE, read));
     expect([...read].sort()).toEqual([...declared].sort());
   });
 
-  it('declares only `service` as required', () => {
-    expect(declared.filter((n) => actionYml.inputs[n]!.required)).toEqual(['service']);
+  it('declares no input as required (service is checked by command: advance may go without)', () => {
+    expect(declared.filter((n) => actionYml.inputs[n]!.required)).toEqual([]);
   });
 
   it('gives the documented defaults', () => {
     expect(parse()).toEqual({
       command: 'deploy',
       service: 'hello',
+      services: ['hello'],
+      percent: undefined,
+      progression: 'inline',
+      environment: undefined,
       namespace: 'default',
       image: 'ghcr.io/example/hello:v2',
       manifestTemplate: undefined,
@@ -144,21 +150,36 @@ describe('parseInputs with the defaults of action.yml', () => {
 });
 
 describe('command, service and namespace', () => {
-  it.each(['deploy', 'promote', 'rollback', 'status'])('accepts command %j', (command) => {
-    expect(parse({ command }).command).toBe(command);
+  it.each(['deploy', 'promote', 'rollback', 'advance', 'pause', 'resume', 'status', 'help'])(
+    'accepts command %j',
+    (command) => {
+      expect(parse({ command }).command).toBe(command);
+    },
+  );
+
+  it('takes auto as deploy when no event decides', () => {
+    expect(parse({ command: 'auto' }).command).toBe('deploy');
   });
 
   it.each(['Deploy', 'release', 'roll-back'])('rejects command %j', (command) => {
     expectError(
       { command },
       'command',
-      `"${command}" is not a command: expected one of deploy, promote, rollback, status`,
+      `"${command}" is not a command: expected auto or one of deploy, promote, rollback, advance, pause, resume, status, help`,
     );
   });
 
   it('requires service', () => {
-    expectError({ service: '' }, 'service', 'is required: the name of the Knative Service');
-    expectError({ service: '   ' }, 'service', 'is required: the name of the Knative Service');
+    expectError(
+      { service: '' },
+      'service',
+      "is required for command 'deploy': the name of the Knative Service (or 'services', one per line)",
+    );
+    expectError(
+      { service: '   ' },
+      'service',
+      "is required for command 'deploy': the name of the Knative Service (or 'services', one per line)",
+    );
   });
 
   it.each(['Hello', 'hello_world', '-x', 'x-', '1hello', 'hello.world', 'a'.repeat(64)])(
@@ -872,5 +893,107 @@ spec:
     ],
   ])('rejects a Service with %s', (_what, text) => {
     manifestError(text, '"k8s/svc.yaml" needs spec.template.spec.containers with an image');
+  });
+});
+
+describe('GitHub integration inputs', () => {
+  const gh = (inputs: Record<string, string> = {}) => parseGitHubInputs(runnerGet({ ...BASE, ...inputs }));
+
+  it('gives the documented defaults', () => {
+    expect(gh({ 'github-token': 'ghs_x' })).toEqual({
+      command: 'auto',
+      token: 'ghs_x',
+      commandPrefix: '/canary',
+      permissions: ['write', 'maintain', 'admin'],
+      allowForks: false,
+    });
+  });
+
+  it('reads permissions as a list and refuses unknown ones', () => {
+    expect(gh({ permissions: 'Admin, maintain' }).permissions).toEqual(['admin', 'maintain']);
+    const e = errorOf(() => gh({ permissions: 'write,owner' }));
+    expect(e.message).toBe(
+      `Input 'permissions': "owner" is not a repository permission: expected a comma-separated list from read, triage, write, maintain, admin`,
+    );
+  });
+
+  it.each(['/deploy', '.canary', '!ship'])('accepts the prefix %j', (prefix) => {
+    expect(gh({ 'command-prefix': prefix }).commandPrefix).toBe(prefix);
+  });
+
+  it.each(['/can ary', '`rm', 'a'.repeat(41)])('refuses the prefix %j', (prefix) => {
+    expect(errorOf(() => gh({ 'command-prefix': prefix })).input).toBe('command-prefix');
+  });
+
+  it('refuses an unknown command', () => {
+    expect(errorOf(() => gh({ command: 'ship' })).message).toBe(
+      `Input 'command': "ship" is not a command: expected auto or one of deploy, promote, rollback, advance, pause, resume, status, help`,
+    );
+  });
+
+  it('takes the command the event chose over the input', () => {
+    expect(parse({ command: 'status' }, { command: 'promote' }).command).toBe('promote');
+  });
+
+  it('reads services one per line, and refuses both service and services', () => {
+    expect(parse({ service: '', services: 'hello\nworld\n' }).services).toEqual(['hello', 'world']);
+    expect(parse({ service: '', services: 'hello\nworld' }).service).toBe('hello');
+    expect(errorOf(() => parse({ services: 'world' })).message).toBe(
+      "Input 'services': give either 'service' or 'services', not both",
+    );
+    expect(errorOf(() => parse({ service: '', services: 'a\nBad' })).input).toBe('services');
+    expect(errorOf(() => parse({ service: '', services: 'a\na' })).message).toBe(
+      "Input 'services': lists a Service twice",
+    );
+  });
+
+  it('lets advance go without a service (every annotated Service)', () => {
+    const i = parse({ service: '', command: 'advance', image: '' });
+    expect(i.services).toEqual([]);
+    expect(i.service).toBe('');
+  });
+
+  it('reads progression', () => {
+    expect(parse({ progression: 'scheduled' }).progression).toBe('scheduled');
+    expect(errorOf(() => parse({ progression: 'nightly' })).message).toMatch(
+      /^Input 'progression': "nightly" is not a progression: expected inline/,
+    );
+  });
+
+  it('reads percent for promote only', () => {
+    expect(parse({ command: 'promote', percent: '25' }).percent).toBe(25);
+    expect(parse({ command: 'promote', percent: '' }).percent).toBeUndefined();
+    expect(parse({ command: 'promote' }, { percent: '50%' }).percent).toBe(50);
+    for (const bad of ['0', '101', '2.5', 'half'])
+      expect(errorOf(() => parse({ command: 'promote', percent: bad })).message).toBe(
+        `Input 'percent': "${bad}" is not a percent: expected a whole number from 1 to 100`,
+      );
+    expect(errorOf(() => parse({ command: 'status', percent: '10' })).message).toBe(
+      "Input 'percent': is only for command promote, not status",
+    );
+  });
+
+  it('replaces {{ sha }} in the image with the commit deployed', () => {
+    const sha = 'f'.repeat(40);
+    expect(parse({ image: 'ghcr.io/o/app:{{ sha }}' }, { sha }).image).toBe(`ghcr.io/o/app:${sha}`);
+    expect(parse({ image: 'ghcr.io/o/app:{{sha}}' }, { sha }).revisionName).toBe('hello-fffffff');
+    expect(errorOf(() => parse({ image: 'app:{{ ref }}' })).message).toBe(
+      `Input 'image': "app:{{ ref }}" has a placeholder other than {{ sha }}`,
+    );
+    expect(errorOf(() => parse({ image: 'app:{{ sha }}' }, { sha: '' })).message).toBe(
+      "Input 'image': uses {{ sha }}, but the commit sha (GITHUB_SHA) is not available",
+    );
+  });
+
+  it("takes a comment command's tag and revision", () => {
+    const i = parse({ command: 'rollback', image: '' }, { revision: 'hello-old', tag: 'pr-12' });
+    expect(i.revisionName).toBe('hello-old');
+    expect(i.revisionNameGiven).toBe(true);
+    expect(i.tag).toBe('pr-12');
+  });
+
+  it('reads environment', () => {
+    expect(parse({ environment: 'production' }).environment).toBe('production');
+    expect(parse({}).environment).toBeUndefined();
   });
 });

@@ -31,6 +31,7 @@ export type PlanInputs = Pick<
   | 'image'
   | 'manifestTemplate'
   | 'env'
+  | 'progression'
 >;
 
 /** The template to deploy: the Service's own with the new image and env, or the manifest's, named for the revision. */
@@ -92,6 +93,7 @@ export function patchFor(svc: Service, state: RolloutState, template?: Template)
     candidate: state.candidate,
     percent: state.percent,
     promoted: state.phase === 'promoted',
+    pinned: state.phase === 'stepping',
   });
   return {
     metadata: {
@@ -145,6 +147,11 @@ export interface DeployObservation {
   stableRevision?: Revision;
   now: Date;
   run?: string;
+  /** The GitHub Deployment created for this rollout. */
+  deployment?: RolloutState['deployment'];
+  /** A preview from a pull request. */
+  pr?: number;
+  sha?: string;
 }
 
 export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPlan {
@@ -190,6 +197,9 @@ export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPl
     stableTag: inputs.stableTag,
     startedAt: now.toISOString(),
     run: obs.run,
+    progression: inputs.progression,
+    ...(obs.deployment ? { deployment: obs.deployment } : {}),
+    ...(obs.pr !== undefined ? { pr: obs.pr, sha: obs.sha } : {}),
     history: [],
   };
   if (active) {
@@ -219,6 +229,8 @@ export type Verdict = { pass: true; detail: string } | { pass: false; detail: st
 
 export type Next =
   | { kind: 'set-step'; state: RolloutState; step: Step }
+  /** Write the state and stop there: a preview at 0%, a pause. */
+  | { kind: 'park'; state: RolloutState; message: string }
   | { kind: 'hold'; state: RolloutState; step: Step; untilMs: number }
   | { kind: 'promote'; state: RolloutState }
   | { kind: 'rollback'; state: RolloutState; reason: string };
@@ -249,8 +261,32 @@ function enterStep(state: RolloutState, index: number, now: Date): Next {
   return { kind: 'set-step', state: record(next, { action: 'step', detail: `${step.percent}%` }, now), step };
 }
 
+/**
+ * A preview: the candidate passed its smoke test and waits at 0% under its tag, paused, until a command
+ * promotes or resumes it.
+ */
+export function afterPreviewSmoke(state: RolloutState, verdict: Verdict, by: string, now: Date): Next {
+  if (!verdict.pass) return afterSmoke(state, verdict, now);
+  const s = record(state, { action: 'smoke', verdict: 'pass', detail: verdict.detail }, now);
+  const parked: RolloutState = {
+    ...s,
+    phase: 'stepping',
+    step: -1,
+    percent: 0,
+    stepStartedAt: now.toISOString(),
+    paused: { by, at: now.toISOString(), reason: 'preview' },
+  };
+  return {
+    kind: 'park',
+    state: record(parked, { action: 'pause', detail: `preview at 0% under tag ${state.tag}` }, now),
+    message: `preview of ${state.candidate} at 0% under tag ${state.tag}`,
+  };
+}
+
 /** Where a resumed or running rollout stands: hold out the dwell of its current step. */
 export function holdCurrent(state: RolloutState, now: Date): Next {
+  // A preview that is resumed begins with the first step.
+  if (state.step < 0) return enterStep(state, 0, now);
   const step = state.steps[state.step];
   if (!step) return promote(state, now);
   const started = state.stepStartedAt ? Date.parse(state.stepStartedAt) : now.getTime();
@@ -320,4 +356,144 @@ export function planRollback(
 
 export function describeBaseline(b: BaselineTarget[]): string {
   return describePercents(new Map(b.map((t) => [t.revisionName, t.percent])));
+}
+
+// ---- Commands on a rollout in progress -------------------------------------------------------------------
+
+function requireActive(state: RolloutState | undefined, service: string, what: string): RolloutState {
+  if (!state || (state.phase !== 'deploying' && state.phase !== 'stepping')) {
+    throw new PlanError(
+      `no rollout in progress on Service "${service}"` +
+        (state ? ` (the last one, of ${state.candidate}, ended ${state.phase})` : '') +
+        `: nothing to ${what}`,
+    );
+  }
+  return state;
+}
+
+/** Pause: traffic stays where it is, and advance leaves the rollout alone until it is resumed. */
+export function pauseRollout(state: RolloutState | undefined, service: string, by: string, now: Date): Next {
+  const s = requireActive(state, service, 'pause');
+  if (s.phase !== 'stepping')
+    throw new PlanError(`${s.candidate} is still being deployed: pause it once it is Ready`);
+  if (s.paused)
+    throw new PlanError(
+      `the rollout of ${s.candidate} is already paused (by ${s.paused.by} at ${s.paused.at})`,
+    );
+  const next = { ...s, paused: { by, at: now.toISOString() } };
+  return {
+    kind: 'park',
+    state: record(next, { action: 'pause', detail: `by ${by}` }, now),
+    message: `paused the rollout of ${s.candidate} at ${s.percent}%`,
+  };
+}
+
+/** Resume: the current step's dwell starts again from now (a preview's first step begins). */
+export function resumeRollout(
+  state: RolloutState | undefined,
+  service: string,
+  by: string,
+  now: Date,
+): RolloutState {
+  const s = requireActive(state, service, 'resume');
+  if (!s.paused) throw new PlanError(`the rollout of ${s.candidate} is not paused`);
+  const { paused: _p, ...rest } = s;
+  return record({ ...rest, stepStartedAt: now.toISOString() }, { action: 'resume', detail: `by ${by}` }, now);
+}
+
+/**
+ * Promote to a percent now: 100 promotes; less sets that percent as the current step, followed by the
+ * configured steps above it. It also lifts a pause: promoting is the instruction to move on.
+ */
+export function promoteTo(
+  state: RolloutState | undefined,
+  service: string,
+  percent: number,
+  dwellMs: number,
+  by: string,
+  now: Date,
+): Next {
+  const s = requireActive(state, service, 'promote');
+  const { paused: _p, ...rest } = s;
+  if (percent === 100) return promote(rest, now, `promoted by ${by}`);
+  if (percent <= s.percent) {
+    throw new PlanError(
+      `${s.candidate} already has ${s.percent}% of traffic: promote takes it higher; to lower it, roll back`,
+    );
+  }
+  const same = s.steps.find((x) => x.percent === percent);
+  const steps = [
+    { percent, dwellMs: same?.dwellMs ?? dwellMs },
+    ...s.steps.filter((x) => x.percent > percent),
+  ];
+  const next: RolloutState = {
+    ...rest,
+    phase: 'stepping',
+    steps,
+    step: 0,
+    percent,
+    stepStartedAt: now.toISOString(),
+  };
+  return {
+    kind: 'set-step',
+    state: record(next, { action: 'step', detail: `${percent}% by ${by}` }, now),
+    step: steps[0]!,
+  };
+}
+
+// ---- Scheduled progression ---------------------------------------------------------------------------------
+
+export type AdvancePlan =
+  | { kind: 'skip'; reason: string }
+  /** The deploying run never finished (its runner was lost): roll back. */
+  | { kind: 'stale'; reason: string }
+  /** Check the candidate's health; `due` when the step's dwell is over, so that a pass takes the next step. */
+  | { kind: 'check'; due: boolean; dueAt: number };
+
+/** What a scheduled run does with one Service's rollout. Two runs reading the same state plan the same. */
+export function planAdvance(
+  state: RolloutState | undefined,
+  nowMs: number,
+  staleAfterMs: number,
+): AdvancePlan {
+  if (!state) return { kind: 'skip', reason: 'no rollout of this action on it' };
+  if (state.phase !== 'deploying' && state.phase !== 'stepping')
+    return { kind: 'skip', reason: `the rollout of ${state.candidate} is ${state.phase}` };
+  if ((state.progression ?? 'inline') !== 'scheduled') {
+    return {
+      kind: 'skip',
+      reason: `the rollout of ${state.candidate} is inline: the job that deployed it takes its steps`,
+    };
+  }
+  if (state.paused) {
+    return {
+      kind: 'skip',
+      reason:
+        state.paused.reason === 'preview'
+          ? `${state.candidate} is a preview at 0%: promote or resume it to start its steps`
+          : `the rollout of ${state.candidate} is paused (by ${state.paused.by} at ${state.paused.at})`,
+    };
+  }
+  if (state.phase === 'deploying') {
+    const started = Date.parse(state.startedAt);
+    if (nowMs - started > staleAfterMs) {
+      return {
+        kind: 'stale',
+        reason: `${state.candidate} has been deploying since ${state.startedAt}: the run that deployed it did not finish`,
+      };
+    }
+    return { kind: 'skip', reason: `${state.candidate} is still being deployed and smoke-tested` };
+  }
+  const step = state.steps[state.step];
+  const started = state.stepStartedAt ? Date.parse(state.stepStartedAt) : nowMs;
+  const dueAt = started + (step?.dwellMs ?? 0);
+  return { kind: 'check', due: nowMs >= dueAt, dueAt };
+}
+
+/** After an advance run's check: roll back on a failure, take the next step when due, or nothing. */
+export function afterCheck(state: RolloutState, verdict: Verdict, due: boolean, now: Date): Next | undefined {
+  if (!verdict.pass) return afterHold(state, verdict, now);
+  if (!due) return undefined;
+  if (state.step < 0) return enterStep(state, 0, now);
+  return afterHold(state, verdict, now);
 }

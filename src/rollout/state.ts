@@ -18,7 +18,18 @@ export interface BaselineTarget {
 export interface Decision {
   /** ISO time of the decision. */
   at: string;
-  action: 'deploy' | 'ready' | 'smoke' | 'step' | 'hold' | 'promote' | 'rollback' | 'superseded' | 'fail';
+  action:
+    | 'deploy'
+    | 'ready'
+    | 'smoke'
+    | 'step'
+    | 'hold'
+    | 'promote'
+    | 'rollback'
+    | 'superseded'
+    | 'fail'
+    | 'pause'
+    | 'resume';
   /** Candidate percent after the decision. */
   percent: number;
   verdict?: 'pass' | 'fail';
@@ -42,6 +53,15 @@ export interface RolloutState {
   stepStartedAt?: string;
   /** The workflow run that last wrote this state. */
   run?: string;
+  /** Who moves it from step to step: the deploying job (`inline`, the default) or scheduled `advance` runs. */
+  progression?: 'inline' | 'scheduled';
+  /** A paused rollout holds its traffic and `advance` leaves it alone; a preview is paused at 0% from the start. */
+  paused?: { by: string; at: string; reason?: string };
+  /** The GitHub Deployment that follows this rollout, and the one it replaces once promoted. */
+  deployment?: { id: number; environment: string; replaces?: number };
+  /** The pull request a preview was deployed from, and its head commit. */
+  pr?: number;
+  sha?: string;
   history: Decision[];
 }
 
@@ -52,6 +72,10 @@ export function stableOf(state: Pick<RolloutState, 'baseline'>): string {
 /** The stable revision once the rollout's phase is taken into account: the candidate, once promoted. */
 export function stableAfter(state: RolloutState): string {
   return state.phase === 'promoted' ? state.candidate : stableOf(state);
+}
+
+export function progressionOf(state: RolloutState): 'inline' | 'scheduled' {
+  return state.progression ?? 'inline';
 }
 
 export function isActive(state: RolloutState | undefined): state is RolloutState {

@@ -13,6 +13,8 @@ export interface TrafficPlan {
   percent: number;
   /** After promotion: the candidate is the new stable and carries the stable tag. */
   promoted?: boolean;
+  /** The candidate is Ready: its tag names it even at 0% (a preview), rather than following the latest revision. */
+  pinned?: boolean;
 }
 
 /** Splits `total` among `weights` in proportion, in whole percents that add up exactly (largest remainder). */
@@ -78,7 +80,8 @@ export function buildTraffic(current: TrafficTarget[], plan: TrafficPlan): Traff
       if (shares[i] === 0 && i > 0) return;
       out.push(pin(b.revisionName, shares[i]!, i === 0 && plan.stableTag ? plan.stableTag : undefined));
     });
-    if (plan.candidate && plan.percent > 0) out.push(pin(plan.candidate, plan.percent, plan.tag));
+    if (plan.candidate && (plan.percent > 0 || plan.pinned))
+      out.push(pin(plan.candidate, plan.percent, plan.tag));
     else out.push({ tag: plan.tag, latestRevision: true, percent: 0 });
   }
   return [...out, ...userEntries(current, plan)];

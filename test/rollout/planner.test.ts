@@ -63,6 +63,7 @@ const inputs = (over: Partial<PlanInputs> = {}): PlanInputs => ({
   stableTag: 'stable',
   steps: parseSteps('10,50,100', 60_000),
   acceptSplit: false,
+  progression: 'inline',
   image: 'app:v2',
   env: [],
   ...over,

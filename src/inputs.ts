@@ -459,7 +459,10 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
     }
   }
   const environmentText = get('environment');
-  if (environmentText && (environmentText.length > 255 || [...environmentText].some((c) => c.charCodeAt(0) < 32))) {
+  if (
+    environmentText &&
+    (environmentText.length > 255 || [...environmentText].some((c) => c.charCodeAt(0) < 32))
+  ) {
     throw new InputError('environment', `"${environmentText}" is not an environment name`);
   }
   const namespace = get('namespace') || 'default';

@@ -1,35 +1,27 @@
-// The action's I/O shell: reads inputs, observes the Service, asks the planner what to do, does it, reports.
+// The action's run: decides the command from the inputs and the event, answers comment commands (permissions,
+// reactions, reply), and runs the command on each Service through the shell in shell.ts.
 
+import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
-import { stringify } from 'yaml';
-import { formatDuration } from './duration.ts';
+import { GitHub } from './github/api.ts';
+import { dispatch, type Dispatch } from './github/commands.ts';
+import { canonical, Conversation, replies } from './github/conversation.ts';
+import { Deployments } from './github/deployments.ts';
 import { closeAgent } from './health/http.ts';
-import { Checks, lookFrom, payloadFor, type CheckContext } from './health/analysis.ts';
-import { Histogram } from './health/histogram.ts';
-import { Judge } from './health/judge.ts';
-import { addWindow, describeWindow, emptyWindow, Prober } from './health/probe.ts';
-import { callWebhooks, type WebhookResult, type WebhookType } from './health/webhooks.ts';
-import { runSmokeTests } from './health/smoke.ts';
-import { describeSteps, InputError, parseInputs, type Inputs } from './inputs.ts';
-import { AbortedError, KnativeClient, KubeError, loadKubeConfig, TimeoutError } from './knative/client.ts';
-import { condition, resolvedPercents, tagUrl, type Service } from './knative/types.ts';
 import {
-  afterHold,
-  afterSmoke,
-  describeBaseline,
-  holdCurrent,
-  patchFor,
-  PlanError,
-  planDeploy,
-  planRollback,
-  promote,
-  rollback,
-  type Next,
-  type ServicePatch,
-} from './rollout/planner.ts';
-import { decodeState, stableAfter, STATE_ANNOTATION, stableOf, type RolloutState } from './rollout/state.ts';
-import { describePercents, samePercents, wantedPercents } from './rollout/traffic.ts';
-import { logTable, markdownSummary, newReport, type RunReport, type Status } from './report/report.ts';
+  InputError,
+  parseGitHubInputs,
+  parseInputs,
+  type GetInput,
+  type GitHubInputs,
+  type Inputs,
+  type ParseContext,
+} from './inputs.ts';
+import { KnativeClient, KubeError, loadKubeConfig } from './knative/client.ts';
+import { PlanError } from './rollout/planner.ts';
+import { STATE_ANNOTATION } from './rollout/state.ts';
+import { commentBody, newReport, worstStatus, type RunReport } from './report/report.ts';
+import { ConcurrentChange, RolloutFailed, Shell } from './shell.ts';
 
 export interface RunOptions {
   /** Aborts the run (the runner's SIGINT/SIGTERM); an in-between traffic split is rolled back first. */
@@ -38,24 +30,6 @@ export interface RunOptions {
   /** How often the probe evidence is judged during a dwell. */
   judgeEveryMs?: number;
 }
-
-class RolloutFailed extends Error {
-  override name = 'RolloutFailed';
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError());
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new AbortedError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** Masks the kubeconfig's credentials (the whole text is not registered: a multi-line secret masks nothing). */
 function maskKubeconfig(text: string): void {
@@ -79,935 +53,230 @@ async function failBeforeStart(message: string): Promise<void> {
   core.setFailed(message);
 }
 
+function readEvent(): unknown {
+  const path = process.env.GITHUB_EVENT_PATH;
+  if (!path) return {};
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+function repository(): { owner: string; repo: string } | undefined {
+  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
+  return owner && repo ? { owner, repo } : undefined;
+}
+
+/** Header values and URL passwords of webhooks and Prometheus are credentials more often than not. */
+function maskInputs(inputs: Inputs): void {
+  for (const h of inputs.webhooks) {
+    for (const v of Object.values(h.headers)) core.setSecret(v);
+    if (h.url.password) core.setSecret(decodeURIComponent(h.url.password));
+  }
+  for (const v of Object.values(inputs.analysis.headers)) core.setSecret(v);
+}
+
 export async function run(opts: RunOptions = {}): Promise<void> {
   const now = opts.now ?? Date.now;
   const runUrl =
     process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY
       ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
       : undefined;
-  let inputs: Inputs;
+  // Through @actions/core, so that tools that stand in for it (@github/local-action) supply action.yml's defaults.
+  const get: GetInput = (name) => core.getInput(name, { trimWhitespace: true });
+  const kubeconfigRaw = get('kubeconfig');
+  if (kubeconfigRaw) maskKubeconfig(kubeconfigRaw);
+  let gh: GitHubInputs;
+  let d: Dispatch;
   try {
-    // Through @actions/core, so that tools that stand in for it (@github/local-action) supply action.yml's defaults.
-    const get = (name: string) => core.getInput(name, { trimWhitespace: true });
-    const kubeconfigRaw = get('kubeconfig');
-    if (kubeconfigRaw) maskKubeconfig(kubeconfigRaw);
-    inputs = parseInputs(get, { sha: process.env.GITHUB_SHA ?? '' });
-    // Header values and URL passwords of webhooks and Prometheus are credentials more often than not.
-    for (const h of inputs.webhooks) {
-      for (const v of Object.values(h.headers)) core.setSecret(v);
-      if (h.url.password) core.setSecret(decodeURIComponent(h.url.password));
-    }
-    for (const v of Object.values(inputs.analysis.headers)) core.setSecret(v);
+    gh = parseGitHubInputs(get);
+    if (gh.token) core.setSecret(gh.token);
+    d = dispatch(process.env.GITHUB_EVENT_NAME ?? '', readEvent(), gh);
   } catch (e) {
     return failBeforeStart((e as Error).message);
   }
-  const report = newReport(inputs.command, inputs.service, inputs.namespace, now());
-  let client: KnativeClient;
-  try {
-    client = new KnativeClient(loadKubeConfig(inputs.kubeconfig, inputs.context), inputs.namespace);
-  } catch (e) {
-    return failBeforeStart((e as Error).message);
+  if (d.kind === 'ignore') {
+    core.info(`Nothing to do: ${d.reason}.`);
+    core.setOutput('status', 'ignored');
+    core.setOutput('command', '');
+    return;
   }
-  const shell = new Shell(inputs, client, report, { ...opts, now, runUrl });
-  let failure: Error | undefined;
-  try {
-    await shell.execute();
-  } catch (e) {
-    failure = e as Error;
-    report.message ||= failure.message;
-    const expected = [InputError, PlanError, RolloutFailed, KubeError].some((k) => failure instanceof k);
-    if (!expected) core.debug(failure.stack ?? '');
-  }
-  // The table and summary first, then the verdict as the log's last word.
-  await shell.finish(failure === undefined);
-  await closeAgent();
-  if (failure) core.setFailed(failure.message);
-}
+  const repo = repository();
+  const github = gh.token && repo ? new GitHub(gh.token, repo) : undefined;
 
-interface Probes {
-  cand: Prober;
-  stable?: Prober;
-  startedAt: number;
-  /** When the window now being collected began. */
-  lastLookAt: number;
-  /** Every answer of the stable revision judged so far: its p50 and p99 are the latency thresholds. */
-  stableSeen: Histogram;
-}
-
-class Shell {
-  private probes?: Probes;
-  private judge?: Judge;
-  private checksOfRun?: Checks;
-  private service?: Service;
-  /** The rollout this run started or resumed: only it may be rolled back on this run's failure. */
-  private rollout?: RolloutState;
-  private readonly signal?: AbortSignal;
-  private readonly now: () => number;
-
-  constructor(
-    private readonly inputs: Inputs,
-    private readonly client: KnativeClient,
-    private readonly report: RunReport,
-    private readonly opts: RunOptions & { now: () => number; runUrl?: string },
-  ) {
-    this.signal = opts.signal;
-    this.now = opts.now;
-  }
-
-  private date(): Date {
-    return new Date(this.now());
-  }
-
-  async execute(): Promise<void> {
-    const { inputs } = this;
-    const svc = await this.client.getService(inputs.service);
-    if (!svc) {
-      throw new InputError(
-        'service',
-        `Service "${inputs.service}" not found in namespace "${inputs.namespace}": create it first (kubectl apply) or check 'namespace'`,
+  // ---- what to run, and whether the commenter may --------------------------------------------------------
+  const ctx: ParseContext = { sha: process.env.GITHUB_SHA ?? '' };
+  let actor = process.env.GITHUB_ACTOR ? `@${process.env.GITHUB_ACTOR}` : 'the workflow';
+  let preview: { pr: number; sha: string } | undefined;
+  let conversation: Conversation | undefined;
+  let commandLine: string | undefined;
+  if (d.kind === 'comment') {
+    if (!github) {
+      return failBeforeStart(
+        "Input 'github-token': is required to answer comment commands (the default, ${{ github.token }}, will do)",
       );
     }
-    this.service = svc;
-    switch (inputs.command) {
-      case 'deploy':
-        return this.deploy(svc);
-      case 'promote':
-        return this.promoteCommand(svc);
-      case 'rollback':
-        return this.rollbackCommand(svc);
-      case 'status':
-        return this.statusCommand(svc);
-    }
-  }
-
-  private stateOf(svc: Service): RolloutState | undefined {
-    const { state, problem } = decodeState(svc.metadata.annotations?.[STATE_ANNOTATION]);
-    if (problem) core.warning(problem);
-    return state;
-  }
-
-  // ---- deploy ------------------------------------------------------------------------------------------------
-
-  private async deploy(svc: Service): Promise<void> {
-    const { inputs } = this;
-    const state = this.stateOf(svc);
-    const baselineGuess = resolvedPercents(svc);
-    const single = baselineGuess.size === 1 ? [...baselineGuess.keys()][0] : undefined;
-    const stableRevision = single ? await this.client.getRevision(single) : undefined;
-    let plan = planDeploy(
-      { service: svc, state, stableRevision, now: this.date(), run: this.opts.runUrl },
-      inputs,
-    );
-
-    core.startGroup(`Plan: ${inputs.namespace}/${inputs.service}`);
-    core.info(`Traffic now: ${describePercents(baselineGuess)}`);
-    core.info(`Steps: ${describeSteps(inputs.steps)}`);
-    core.info(
-      `Limits: error rate ≤ ${(inputs.maxErrorRate * 100).toFixed(1)}%` +
-        (inputs.maxLatencyP99Ms !== undefined
-          ? `, p99 ≤ ${inputs.maxLatencyP99Ms} ms`
-          : ', p99 not limited') +
-        `; probes at ${inputs.probeRps} req/s`,
-    );
-    core.endGroup();
-
-    if (plan.kind === 'unchanged') {
-      core.info(`Nothing to deploy: ${plan.reason}.`);
-      this.report.stable = plan.stable;
-      this.report.candidate = inputs.revisionName;
-      return this.done('unchanged', `Nothing to deploy: ${plan.reason}.`, svc);
-    }
-    if (inputs.dryRun) {
-      const patch = plan.kind === 'start' ? plan.patch : patchFor(svc, plan.state);
-      return this.dryRun(svc, patch, plan.state);
-    }
-
-    let current: RolloutState;
-    if (plan.kind === 'start') {
-      core.startGroup(`Deploy ${inputs.revisionName} at 0% under tag "${inputs.tag}"`);
-      if (plan.superseded)
-        core.warning(
-          `A rollout of ${plan.superseded} was in progress: it is superseded and gets no traffic.`,
-        );
-      // The plan above was made from `svc`; only a Service changed since (a 409) needs planning again.
-      const written = await this.client.update(
-        inputs.service,
-        (fresh) => {
-          if (fresh !== svc) {
-            plan = planDeploy(
-              {
-                service: fresh,
-                state: this.stateOf(fresh),
-                stableRevision,
-                now: this.date(),
-                run: this.opts.runUrl,
-              },
-              inputs,
-            );
-          }
-          if (plan.kind !== 'start') throw new PlanError(`the Service changed while deploying: ${plan.kind}`);
-          return { patch: plan.patch, result: plan.state };
-        },
-        svc,
-      );
-      current = written.result;
-      this.service = written.service;
-      core.info(
-        `Wrote template ${inputs.revisionName}; stable ${describeBaseline(current.baseline)} stays pinned by name.`,
-      );
-      this.mark(0);
-    } else {
-      current = plan.state;
-      core.startGroup(`Resume rollout of ${current.candidate} (phase ${current.phase}, ${current.percent}%)`);
-      core.info(`Found the rollout's state on the Service, written by ${current.run ?? 'an earlier run'}.`);
-      this.mark(current.percent);
-    }
-    this.rollout = current;
-    this.report.candidate = current.candidate;
-    this.report.stable = stableOf(current);
-    core.endGroup();
-
+    conversation = new Conversation(github, d.comment, gh);
+    actor = `@${d.comment.user}`;
+    core.info(`Comment command by ${actor} on #${d.comment.issue}: ${d.parsed.line}`);
+    await conversation.react('eyes');
+    let auth;
     try {
-      await this.runRollout(current);
+      auth = await conversation.authorize(d.parsed);
     } catch (e) {
-      // A run that ended in a reported state (rolled back by a verdict) says so itself. Anything else mid-rollout
-      // (cancellation, a route that never confirmed a step, an API failure) first puts traffic back on the stable
-      // revision.
-      if (this.report.status) throw e;
-      const reason =
-        e instanceof AbortedError
-          ? 'the run was cancelled'
-          : e instanceof RolloutFailed
-            ? e.message
-            : `unexpected error: ${(e as Error).message}`;
-      await this.emergencyRollback(reason);
+      const message = `Could not check the command: ${(e as Error).message}`;
+      await conversation.reply(`❌ @${d.comment.user}, ${message}. Nothing was done.`);
+      await conversation.react('-1');
+      return failBeforeStart(message);
     }
-  }
-
-  private readyCheck(candidate: string, tag: string, minGeneration: number) {
-    return (svc: Service): Service | undefined => {
-      const failedRev =
-        svc.status?.latestCreatedRevisionName === candidate
-          ? condition(svc, 'ConfigurationsReady')
-          : undefined;
-      if (failedRev?.status === 'False') {
-        throw new RolloutFailed(
-          `revision ${candidate} failed: ${failedRev.message ?? failedRev.reason ?? 'not ready'}`,
-        );
-      }
-      const ready = condition(svc, 'Ready');
-      if (ready?.status === 'False' && ready.reason === 'RevisionNameTaken') {
-        throw new RolloutFailed(`revision ${candidate} cannot be created: ${ready.message}`);
-      }
-      if ((svc.status?.observedGeneration ?? 0) < minGeneration) return undefined;
-      const target = svc.status?.traffic?.find((t) => t.tag === tag);
-      return target?.revisionName === candidate ? svc : undefined;
-    };
-  }
-
-  private async runRollout(start: RolloutState): Promise<void> {
-    const { inputs } = this;
-    const state = start;
-    let next: Next;
-
-    if (state.phase === 'deploying') {
-      core.startGroup(
-        `Wait for ${state.candidate} to become Ready (timeout ${formatDuration(inputs.timeoutMs)})`,
-      );
-      const began = this.now();
-      try {
-        this.service = await this.client.waitForService(
-          inputs.service,
-          this.readyCheck(state.candidate, state.tag, this.service?.metadata.generation ?? 0),
-          { timeoutMs: inputs.timeoutMs, signal: this.signal },
-          this.service,
-        );
-      } catch (e) {
-        if (e instanceof TimeoutError || e instanceof RolloutFailed) {
-          const reason =
-            e instanceof TimeoutError
-              ? `revision ${state.candidate} did not become Ready within ${formatDuration(inputs.timeoutMs)}${this.whyNotReady(e)}`
-              : e.message;
-          this.report.steps.push({
-            label: 'ready',
-            percent: 0,
-            startedAt: began,
-            endedAt: this.now(),
-            verdict: 'fail',
-            detail: reason,
-          });
-          core.endGroup();
-          const back = rollback(state, reason, this.date());
-          await this.apply(back);
-          const message = `${reason}. No user traffic reached it; traffic stays on ${describeBaseline(state.baseline)}.`;
-          this.done('rolled-back', message, this.service!, back.state);
-          throw new RolloutFailed(message);
-        }
-        throw e;
-      }
-      core.info(
-        `✔ ${state.candidate} is Ready after ${formatDuration(this.now() - began)}; tag "${state.tag}" resolves to it.`,
-      );
-      this.report.steps.push({
-        label: 'ready',
-        percent: 0,
-        startedAt: began,
-        endedAt: this.now(),
-        verdict: 'pass',
-        detail: `Ready in ${formatDuration(this.now() - began)}`,
-      });
-      core.endGroup();
-
-      const url = tagUrl(this.service, state.tag)!;
-      core.startGroup(`Smoke test ${url}${inputs.gateway ? ` via ${inputs.gateway.origin}` : ''}`);
-      const smokeBegan = this.now();
-      const results = await runSmokeTests({ url, gateway: inputs.gateway }, inputs.smokeTests, {
-        signal: this.signal,
-      });
-      if (this.signal?.aborted) throw new AbortedError();
-      for (const r of results) {
-        const line = `${r.test.method} ${r.test.path}: ${r.detail}${r.attempts > 1 ? ` (attempt ${r.attempts})` : ''}`;
-        if (r.pass) core.info(`✔ ${line}`);
-        else core.error(`✘ ${line}`);
-      }
-      const failed = results.find((r) => !r.pass);
-      const detail = failed
-        ? `${failed.test.method} ${failed.test.path}: ${failed.detail}`
-        : `${results.length} passed`;
-      this.report.steps.push({
-        label: 'smoke',
-        percent: 0,
-        startedAt: smokeBegan,
-        endedAt: this.now(),
-        verdict: failed ? 'fail' : 'pass',
-        detail,
-      });
-      core.endGroup();
-      const pre = failed ? undefined : await this.preRollout(state);
-      next = afterSmoke(
-        state,
-        failed ? { pass: false, detail } : pre && !pre.pass ? pre : { pass: true, detail },
-        this.date(),
-      );
-    } else if (state.phase === 'stepping') {
-      next = { kind: 'set-step', state, step: state.steps[state.step]! };
-    } else {
+    if (!auth.ok) {
+      core.info(`Refused: ${auth.reply}`);
+      const url = await conversation.reply(auth.reply);
+      await conversation.react('-1');
+      core.setOutput('status', 'refused');
+      core.setOutput('command', '');
+      core.setOutput('comment-url', url ?? '');
       return;
     }
-
-    try {
-      await this.stepThrough(next);
-    } finally {
-      this.stopProbes();
+    commandLine = canonical(gh.commandPrefix, auth.parsed);
+    if (auth.parsed.command === 'help') {
+      const url = await conversation.reply(replies.help(gh.commandPrefix));
+      await conversation.react('rocket');
+      core.setOutput('status', 'unchanged');
+      core.setOutput('command', 'help');
+      core.setOutput('comment-url', url ?? '');
+      return;
     }
-  }
-
-  private async stepThrough(first: Next): Promise<void> {
-    let next = first;
-    let state: RolloutState;
-    /** The state of the step last held: where a promotion that is not confirmed stays. */
-    let held: RolloutState | undefined;
-    /** Whether the confirm-promotion webhooks (if any) have said yes. */
-    let confirmed = false;
-    for (;;) {
-      state = next.state;
-      // Full traffic is the promotion: the confirm-promotion webhooks (if any) are asked before it.
-      const promoting = next.kind === 'promote' || (next.kind === 'set-step' && next.step.percent === 100);
-      if (promoting && !confirmed) {
-        // Where the candidate waits: the last step it passed, or 0% when the steps go straight to 100.
-        const gate = await this.gatePromotion(held ?? { ...state, percent: 0 });
-        if (gate.kind === 'holding') return;
-        confirmed = true;
-        if (gate.kind === 'failed') {
-          next = gate.next;
-          continue;
-        }
-      }
-      switch (next.kind) {
-        case 'set-step': {
-          core.startGroup(
-            `Step ${state.step + 1}/${state.steps.length}: ${next.step.percent}% to ${state.candidate}`,
-          );
-          await this.apply(next);
-          core.info(`Traffic: ${describePercents(resolvedPercents(this.service!))}`);
-          next = holdCurrent({ ...state, stepStartedAt: new Date(this.now()).toISOString() }, this.date());
-          break;
-        }
-        case 'hold': {
-          held = state;
-          const verdict = await this.hold(state, next.step.percent, next.untilMs);
-          core.endGroup();
-          next = afterHold(state, verdict, this.date());
-          break;
-        }
-        case 'promote': {
-          core.startGroup(`Promote ${state.candidate} to 100%`);
-          await this.apply(next);
-          core.info(
-            `✔ ${state.candidate} is the stable revision${state.stableTag ? ` (tag "${state.stableTag}")` : ''}.`,
-          );
-          core.endGroup();
-          this.report.stable = state.candidate;
-          this.done('promoted', `Promoted ${state.candidate} to 100% of traffic.`, this.service!, state);
-          await this.callHooks('post-rollout', state).catch(() => undefined);
-          return;
-        }
-        case 'rollback': {
-          core.startGroup(`Roll back to ${describeBaseline(state.baseline)}`);
-          const began = this.now();
-          await this.apply(next);
-          core.info(
-            `Traffic: ${describePercents(resolvedPercents(this.service!))}, confirmed by the route ${formatDuration(this.now() - began)} after the decision.`,
-          );
-          core.endGroup();
-          const message = `Rolled back ${state.candidate}: ${next.reason}. Traffic is back on ${describeBaseline(state.baseline)}.`;
-          this.done('rolled-back', message, this.service!, state);
-          this.stopProbes();
-          await this.callHooks('post-rollout', state).catch(() => undefined);
-          throw new RolloutFailed(message);
-        }
-      }
-    }
-  }
-
-  private whyNotReady(e: TimeoutError): string {
-    const last = (e as TimeoutError & { last?: Service }).last;
-    const c = last ? (condition(last, 'ConfigurationsReady') ?? condition(last, 'Ready')) : undefined;
-    return c?.message ? ` (${c.reason ?? c.status}: ${c.message})` : '';
-  }
-
-  /** Starts probing the candidate's and the stable revision's tag URLs, once per run. */
-  private startProbes(state: RolloutState): Probes {
-    if (this.probes) return this.probes;
-    const { inputs } = this;
-    const svc = this.service!;
-    const path = inputs.smokeTests[0]?.path ?? '/';
-    const candUrl = tagUrl(svc, state.tag)!;
-    const stableUrl = state.stableTag ? tagUrl(svc, state.stableTag) : undefined;
-    const opts = {
-      path,
-      rps: inputs.probeRps,
-      timeoutMs: Math.min(10_000, inputs.timeoutMs),
-      // A request due in the warm-up may be answered after it: the probes know when each one was due.
-      warmupMs: inputs.warmupMs,
-    };
-    this.probes = {
-      cand: new Prober({ url: candUrl, gateway: inputs.gateway }, opts).start(),
-      stable: stableUrl ? new Prober({ url: stableUrl, gateway: inputs.gateway }, opts).start() : undefined,
-      startedAt: this.now(),
-      lastLookAt: this.now(),
-      stableSeen: new Histogram(),
-    };
-    if (inputs.probeRps > 0)
-      core.info(
-        `Probing ${candUrl}${stableUrl ? ` and ${stableUrl}` : ''} at ${inputs.probeRps} req/s each` +
-          (stableUrl ? '' : ': no stable tag, so only the absolute limits apply'),
-      );
-    return this.probes;
-  }
-
-  /** The run's Prometheus queries and webhooks; their failures count against failure-threshold together. */
-  private get checks(): Checks {
-    const { inputs } = this;
-    return (this.checksOfRun ??= new Checks(
-      inputs.analysis,
-      inputs.webhooks,
-      inputs.checkEveryMs,
-      inputs.failureThreshold,
-      (ok, text) => (ok ? core.info : core.warning)(`${ok ? '✔' : '✘'} ${text}`),
-    ));
-  }
-
-  private stopProbes(): void {
-    this.probes?.cand.stop();
-    this.probes?.stable?.stop();
-    this.probes = undefined;
-  }
-
-  private checkContext(state: RolloutState): CheckContext {
-    return {
-      namespace: this.inputs.namespace,
-      service: this.inputs.service,
-      candidate: state.candidate,
-      stable: state.baseline.map((b) => b.revisionName),
-      step: state.phase === 'stepping' ? state.step + 1 : 0,
-      steps: state.steps.length,
-      percent: state.percent,
-      intervalMs: this.inputs.intervalMs,
-      run: this.opts.runUrl,
-    };
-  }
-
-  /**
-   * Probes candidate and stable during the dwell and judges at every look; runs the Prometheus queries and the
-   * rollout and rollback webhooks every check-every, and once more before a pass.
-   */
-  private async hold(
-    state: RolloutState,
-    percent: number,
-    untilMs: number,
-    label = `step ${state.step + 1}`,
-  ): Promise<{ pass: boolean; detail: string }> {
-    const { inputs } = this;
-    const p = this.startProbes(state);
-    const judge = (this.judge ??= new Judge({
-      alpha: inputs.alpha,
-      maxErrorRate: inputs.maxErrorRate,
-      maxLatencyP99Ms: inputs.maxLatencyP99Ms,
-      warmupMs: inputs.warmupMs,
-    }));
-    judge.startStep();
-    const began = this.now();
-    const stepCand = emptyWindow();
-    const stepStable = p.stable ? emptyWindow() : undefined;
-    const look = () => {
-      const c = p.cand.take();
-      const s = p.stable?.take();
-      addWindow(stepCand, c);
-      if (s) addWindow(stepStable!, s);
-      judge.observe(lookFrom(c, s, p.stableSeen, inputs.maxLatencyP99Ms, p.lastLookAt - p.startedAt));
-      p.lastLookAt = this.now();
-      if (s) p.stableSeen.add(s.latency);
-    };
-    const evidence = () =>
-      `candidate ${describeWindow(stepCand)}` + (stepStable ? `; stable ${describeWindow(stepStable)}` : '');
-
-    const checks = this.checks;
-    checks.startStep(began);
-
-    core.info(`Holding ${formatDuration(Math.max(0, untilMs - began))} at ${percent}%`);
-    let verdict: { pass: boolean; detail: string } | undefined;
-    try {
-      for (;;) {
-        const left = untilMs - this.now();
-        await sleep(Math.max(0, Math.min(left, this.opts.judgeEveryMs ?? 250)), this.signal);
-        look();
-        const t = this.now();
-        const final = t >= untilMs;
-        const d = judge.decide({ final, canPass: t - began >= inputs.minIntervalMs });
-        checks.tick(t, this.checkContext(state), this.signal);
-        const failed = checks.verdict();
-        if (failed) {
-          verdict = { pass: false, detail: `${failed}; ${evidence()}` };
-          break;
-        }
-        if (d.decision === 'fail') {
-          verdict = { pass: false, detail: `${d.detail}; ${evidence()}` };
-          break;
-        }
-        if (d.decision === 'pass') {
-          const last = await checks.final(this.checkContext(state), this.signal);
-          if (last) {
-            verdict = { pass: false, detail: `${last}; ${evidence()}` };
-            break;
-          }
-          verdict = { pass: true, detail: `${evidence()}; ${d.detail}` };
-          break;
-        }
-      }
-    } finally {
-      look();
-      this.report.steps.push({
-        label,
-        percent,
-        startedAt: began,
-        endedAt: this.now(),
-        candidate: stepCand,
-        stable: stepStable,
-        verdict: verdict ? (verdict.pass ? 'pass' : 'fail') : 'skipped',
-        detail: verdict?.detail ?? 'cancelled',
-      });
-    }
-    if (verdict.pass)
-      core.info(`✔ ${percent}% healthy after ${formatDuration(this.now() - began)}: ${verdict.detail}`);
-    else core.error(`✘ ${percent}% unhealthy after ${formatDuration(this.now() - began)}: ${verdict.detail}`);
-    return verdict;
-  }
-
-  /** Webhooks of one type, called once; their failures are logged. */
-  private async callHooks(type: WebhookType, state: RolloutState): Promise<WebhookResult[]> {
-    const hooks = this.inputs.webhooks.filter((h) => h.type === type);
-    if (!hooks.length) return [];
-    const results = await callWebhooks(hooks, type, payloadFor(this.checkContext(state), type), {
-      signal: type === 'post-rollout' ? undefined : this.signal,
+    Object.assign(ctx, {
+      command: auth.parsed.command,
+      percent: auth.parsed.percent,
+      revision: auth.parsed.revision,
     });
-    for (const r of results) {
-      const line = `${type} webhook ${r.hook.name}: ${r.detail}`;
-      if (r.ok) core.info(`✔ ${line}`);
-      else if (type === 'post-rollout') core.warning(line);
-      else core.info(`✘ ${line}`);
+    if (auth.preview) {
+      preview = auth.preview;
+      Object.assign(ctx, { sha: auth.preview.sha, tag: `pr-${auth.preview.pr}` });
     }
-    return results;
-  }
-
-  /**
-   * pre-rollout webhooks, before the candidate gets traffic: a failure counts as a failed check and is asked
-   * again after check-every, until failure-threshold is reached.
-   */
-  private async preRollout(state: RolloutState): Promise<{ pass: boolean; detail: string } | undefined> {
-    if (!this.inputs.webhooks.some((h) => h.type === 'pre-rollout')) return undefined;
-    core.startGroup('pre-rollout webhooks');
-    try {
-      for (;;) {
-        const failed = (await this.callHooks('pre-rollout', state)).filter((r) => !r.ok);
-        if (!failed.length) return { pass: true, detail: 'pre-rollout webhooks passed' };
-        const detail = failed.map((r) => `pre-rollout webhook ${r.hook.name}: ${r.detail}`).join('; ');
-        if (++this.checks.failed >= this.inputs.failureThreshold)
-          return { pass: false, detail: `${detail} (failure-threshold ${this.inputs.failureThreshold})` };
-        await sleep(this.inputs.checkEveryMs, this.signal);
-      }
-    } finally {
-      core.endGroup();
-    }
-  }
-
-  /**
-   * Promotion (full traffic) waits for the confirm-promotion webhooks: a refusal until `timeout` ends the run
-   * holding at the last step passed; a step that fails meanwhile rolls back.
-   */
-  private async gatePromotion(
-    held: RolloutState,
-  ): Promise<{ kind: 'confirmed' } | { kind: 'holding' } | { kind: 'failed'; next: Next }> {
-    const confirmed = await this.confirmPromotion(held);
-    if (confirmed.kind === 'failed')
-      return {
-        kind: 'failed',
-        next: rollback(
-          held,
-          `${held.percent}% while awaiting confirmation: ${confirmed.detail}`,
-          this.date(),
-        ),
-      };
-    if (confirmed.kind === 'holding') {
-      const message =
-        `Holding ${held.candidate} at ${held.percent}%: promotion was not confirmed within ` +
-        `${formatDuration(this.inputs.timeoutMs)} (${confirmed.detail}). Run again to ask again, or use ` +
-        `command: promote or command: rollback.`;
-      core.warning(message);
-      this.done('progressing', message, this.service!, held);
-      return { kind: 'holding' };
-    }
-    return { kind: 'confirmed' };
-  }
-
-  /**
-   * confirm-promotion webhooks, after the last step passed: until they all answer 2xx the candidate holds at
-   * its last step, still judged, and they are asked again every check-every, for up to `timeout`.
-   */
-  private async confirmPromotion(
-    state: RolloutState,
-  ): Promise<
-    { kind: 'confirmed' } | { kind: 'holding'; detail: string } | { kind: 'failed'; detail: string }
-  > {
-    if (!this.inputs.webhooks.some((h) => h.type === 'confirm-promotion')) return { kind: 'confirmed' };
-    const { inputs } = this;
-    core.startGroup(
-      `Confirm promotion of ${state.candidate} (waiting up to ${formatDuration(inputs.timeoutMs)})`,
-    );
-    const deadline = this.now() + inputs.timeoutMs;
-    try {
-      for (;;) {
-        const refused = (await this.callHooks('confirm-promotion', state)).filter((r) => !r.ok);
-        if (!refused.length) return { kind: 'confirmed' };
-        const detail = refused.map((r) => `${r.hook.name}: ${r.detail}`).join('; ');
-        if (this.now() >= deadline) return { kind: 'holding', detail };
-        core.info(`⏸ promotion not confirmed (${detail}); holding at ${state.percent}%`);
-        const verdict = await this.hold(
-          state,
-          state.percent,
-          Math.min(deadline, this.now() + inputs.checkEveryMs),
-          'confirm',
-        );
-        if (!verdict.pass) return { kind: 'failed', detail: verdict.detail };
-      }
-    } finally {
-      core.endGroup();
-    }
-  }
-
-  /** Writes the state's traffic and waits until the route reports it. */
-  private async apply(next: Next, waitMs = this.inputs.timeoutMs): Promise<void> {
-    const written = await this.write(next);
-    await this.confirm(next, written, waitMs);
-  }
-
-  /**
-   * Writes the state's traffic, built on the Service as last seen. A 409 reads it again and rebuilds, unless
-   * another run changed the rollout meanwhile (a rollback or promote command, a newer deploy): then this run
-   * stops without writing over it.
-   */
-  private async write(next: Next): Promise<{ service: Service; patch: ServicePatch }> {
-    const expected = this.service?.metadata.annotations?.[STATE_ANNOTATION];
-    const written = await this.client.update(
-      this.inputs.service,
-      (fresh) => {
-        const found = fresh.metadata.annotations?.[STATE_ANNOTATION];
-        if (found !== expected) {
-          const other = decodeState(found).state;
-          throw new RolloutFailed(
-            'another run changed this rollout meanwhile' +
-              (other ? ` (it is now ${other.phase} of ${other.candidate} at ${other.percent}%)` : '') +
-              ', so this run stops without writing over it',
-          );
-        }
-        const patch = patchFor(fresh, next.state);
-        return { patch, result: patch };
-      },
-      this.service,
-    );
-    this.service = written.service;
-    this.mark(next.state.percent);
-    return { service: written.service, patch: written.result };
-  }
-
-  /** Waits until the route reports the traffic just written: generation observed, split as asked, routes ready. */
-  private async confirm(
-    next: Next,
-    written: { service: Service; patch: ServicePatch },
-    waitMs: number,
-  ): Promise<void> {
-    const generation = written.service.metadata.generation ?? 0;
-    const wanted = (svc: Service) =>
-      wantedPercents(written.patch.spec.traffic, svc.status?.latestReadyRevisionName);
-    try {
-      this.service = await this.client.waitForService(
-        this.inputs.service,
-        (svc) =>
-          (svc.status?.observedGeneration ?? 0) >= generation &&
-          samePercents(resolvedPercents(svc), wanted(svc)) &&
-          condition(svc, 'RoutesReady')?.status === 'True'
-            ? svc
-            : undefined,
-        // A rollback is confirmed even when the run is being cancelled.
-        { timeoutMs: waitMs, signal: next.kind === 'rollback' ? undefined : this.signal },
-        written.service,
-      );
-    } catch (e) {
-      if (e instanceof TimeoutError) {
-        const last = (e as TimeoutError & { last?: Service }).last;
-        const rr = last ? condition(last, 'RoutesReady') : undefined;
-        throw new RolloutFailed(
-          `the route did not report ${describePercents(wanted(last ?? written.service))} within ${formatDuration(waitMs)}` +
-            (rr?.message ? ` (${rr.reason}: ${rr.message})` : ''),
-        );
-      }
-      throw e;
-    }
-  }
-
-  private mark(percent: number): void {
-    this.report.timeline.push({ at: this.now(), percent });
-  }
-
-  /**
-   * Cancellation or a failure mid-rollout: the baseline back at 100% within seconds, then say exactly what
-   * happened: confirmed, written but not yet confirmed by the route, or not written at all.
-   */
-  private async emergencyRollback(reason: string): Promise<never> {
-    const svc = await this.client.getService(this.inputs.service).catch(() => undefined);
-    const state = svc ? this.stateOf(svc) : undefined;
-    const ours =
-      state !== undefined &&
-      state.candidate === this.rollout?.candidate &&
-      state.startedAt === this.rollout.startedAt;
-    if (!svc || !state || !ours || (state.phase !== 'stepping' && state.phase !== 'deploying')) {
-      // Nothing of this run's is left in between: it ended, or another run has taken the rollout over.
-      const now = svc ? ` Traffic is on ${describePercents(resolvedPercents(svc))}.` : '';
-      throw new RolloutFailed(`Stopped: ${reason}.${now}`);
-    }
-    this.service = svc;
-    const next = rollback(state, reason, this.date());
-    const baseline = describeBaseline(state.baseline);
-    let written: { service: Service; patch: ServicePatch };
-    try {
-      written = await this.write(next);
-    } catch (e) {
-      const now = describePercents(resolvedPercents(svc));
-      throw new RolloutFailed(
-        `Stopped (${reason}), and the rollback could not be written: ${(e as Error).message}. Traffic is still ` +
-          `${now}: run the action with command: rollback to put it on ${baseline}`,
-      );
-    }
-    let message = `Stopped (${reason}): traffic is back on ${baseline}.`;
-    try {
-      await this.confirm(next, written, 5000);
-    } catch (e) {
-      message =
-        `Stopped (${reason}): the rollback to ${baseline} is written, but the route had not confirmed it ` +
-        `after 5s (${(e as Error).message}).`;
-    }
-    this.done('rolled-back', message, this.service ?? svc, next.state);
-    throw new RolloutFailed(message);
-  }
-
-  // ---- promote, rollback, status ----------------------------------------------------------------------------
-
-  private async promoteCommand(svc: Service): Promise<void> {
-    const state = this.stateOf(svc);
-    if (!state || (state.phase !== 'deploying' && state.phase !== 'stepping')) {
-      if (state?.phase === 'promoted') {
-        this.report.candidate = state.candidate;
-        this.report.stable = state.candidate;
-        return this.done('unchanged', `${state.candidate} is already promoted.`, svc, state);
-      }
-      throw new PlanError(
-        `no rollout in progress on Service "${svc.metadata.name}"` +
-          (state ? ` (the last one, of ${state.candidate}, ended ${state.phase})` : '') +
-          ': nothing to promote. Run command deploy first',
-      );
-    }
-    this.report.candidate = state.candidate;
-    this.report.stable = stableOf(state);
-    const next = promote(state, this.date(), 'promoted by command');
-    if (this.inputs.dryRun) return this.dryRun(svc, patchFor(svc, next.state), next.state);
-    const rev = await this.client.getRevision(state.candidate);
-    const ready = rev ? condition(rev, 'Ready') : undefined;
-    if (ready?.status !== 'True') {
-      throw new PlanError(
-        `revision ${state.candidate} is not Ready (${ready?.reason ?? 'not found'}): it cannot take 100% of traffic`,
-      );
-    }
-    core.startGroup(`Promote ${state.candidate} to 100%`);
-    await this.apply(next);
-    core.endGroup();
-    this.report.stable = state.candidate;
-    this.done(
-      'promoted',
-      `Promoted ${state.candidate} to 100% of traffic by command.`,
-      this.service!,
-      next.state,
-    );
-  }
-
-  private async rollbackCommand(svc: Service): Promise<void> {
-    const { inputs } = this;
-    const state = this.stateOf(svc);
-    let target: string | undefined;
-    if (inputs.revisionNameGiven) {
-      target = inputs.revisionName;
-      const rev = await this.client.getRevision(target);
-      if (!rev || rev.metadata.labels?.['serving.knative.dev/service'] !== inputs.service) {
-        throw new InputError(
-          'revision-name',
-          `revision "${target}" of Service "${inputs.service}" not found in namespace "${inputs.namespace}"`,
-        );
-      }
-      if (condition(rev, 'Ready')?.status !== 'True') {
-        throw new InputError(
-          'revision-name',
-          `revision "${target}" is not Ready, so it cannot take 100% of traffic`,
-        );
-      }
-    }
-    const plan = planRollback(
-      svc,
-      state,
-      target,
-      { tag: inputs.tag, stableTag: inputs.stableTag },
-      this.date(),
-    );
-    this.report.candidate = state?.candidate;
-    this.report.stable = plan.target;
-    if (inputs.dryRun) return this.dryRun(svc, plan.patch, plan.state);
-    core.startGroup(`Roll back to ${describeBaseline(plan.state.baseline)}`);
-    await this.apply({ kind: 'rollback', state: plan.state, reason: 'rollback command' });
-    core.endGroup();
-    this.done(
-      'rolled-back',
-      `Rolled back: traffic is on ${describeBaseline(plan.state.baseline)}.`,
-      this.service!,
-      plan.state,
-    );
-  }
-
-  private statusCommand(svc: Service): void {
-    const state = this.stateOf(svc);
-    const status: Status = !state
-      ? 'unchanged'
-      : state.phase === 'promoted'
-        ? 'promoted'
-        : state.phase === 'rolled-back'
-          ? 'rolled-back'
-          : 'progressing';
-    this.report.candidate = state?.candidate;
-    this.report.stable = state ? stableAfter(state) : [...resolvedPercents(svc).keys()][0];
-    if (state) {
-      core.startGroup('Rollout history');
-      for (const d of state.history)
-        core.info(
-          `${d.at}  ${d.action.padEnd(10)} ${String(d.percent).padStart(3)}%  ${d.verdict ?? ''} ${d.detail ?? ''}`,
-        );
-      core.endGroup();
-    }
-    this.done(
-      status,
-      state
-        ? `Rollout of ${state.candidate}: ${state.phase} at ${state.percent}%.`
-        : 'No rollout recorded on this Service.',
-      svc,
-      state,
-    );
-  }
-
-  private dryRun(svc: Service, patch: ServicePatch, state: RolloutState): void {
-    core.startGroup('Dry run: the merge patch that would be sent');
-    const { [STATE_ANNOTATION]: _s, ...rest } = patch.metadata.annotations;
+  } else {
+    Object.assign(ctx, { command: d.command, percent: d.percent, revision: d.revision });
     core.info(
-      stringify({
-        ...patch,
-        metadata: { ...patch.metadata, annotations: { ...rest, [STATE_ANNOTATION]: '<rollout state>' } },
-      }),
-    );
-    core.info(`Rollout state: ${JSON.stringify({ ...state, history: undefined })}`);
-    core.endGroup();
-    this.report.candidate = state.candidate;
-    this.report.stable = stableOf(state);
-    this.done(
-      'planned',
-      `Dry run: nothing was written. Would send traffic as: ${patch.spec.traffic.map((t) => `${t.revisionName ?? 'latest'} ${t.percent}%${t.tag ? ` (${t.tag})` : ''}`).join(', ')}.`,
-      svc,
-      state,
+      `Command: ${d.command} (${d.source === 'input' ? "the 'command' input" : `the ${d.source} event`}).`,
     );
   }
 
-  // ---- reporting ---------------------------------------------------------------------------------------------
-
-  private done(status: Status, message: string, svc: Service, state?: RolloutState): void {
-    this.report.status = status;
-    this.report.message = message;
-    this.report.traffic = svc.status?.traffic ?? [];
-    const percent = state && this.report.candidate === state.candidate ? state.percent : 0;
-    core.setOutput('status', status);
-    core.setOutput('revision', this.report.candidate ?? '');
-    core.setOutput('stable-revision', this.report.stable ?? '');
-    core.setOutput('tag-url', tagUrl(svc, state?.tag ?? this.inputs.tag) ?? '');
-    core.setOutput('url', svc.status?.url ?? '');
-    core.setOutput('percent', String(percent));
-    core.setOutput(
-      'traffic',
-      JSON.stringify(
-        (svc.status?.traffic ?? []).map((t) => ({
-          revisionName: t.revisionName,
-          percent: t.percent ?? 0,
-          tag: t.tag,
-          latestRevision: t.latestRevision,
-          url: t.url,
-        })),
-      ),
+  // ---- inputs, per Service -----------------------------------------------------------------------------
+  const refuse = async (message: string): Promise<void> => {
+    if (conversation) {
+      await conversation.reply(`❌ @${conversation.comment.user}, ${message}. Nothing was done.`);
+      await conversation.react('-1');
+    }
+    return failBeforeStart(message);
+  };
+  let first: Inputs;
+  try {
+    first = parseInputs(get, ctx);
+    maskInputs(first);
+  } catch (e) {
+    return refuse((e as Error).message);
+  }
+  if (first.command === 'help') {
+    core.setOutput('command', 'help');
+    core.info(replies.help(gh.commandPrefix));
+    core.setOutput('status', 'unchanged');
+    return;
+  }
+  let client: KnativeClient;
+  try {
+    client = new KnativeClient(loadKubeConfig(first.kubeconfig, first.context), first.namespace);
+  } catch (e) {
+    return refuse((e as Error).message);
+  }
+  let names = first.services;
+  if (names.length === 0) {
+    // advance without services: every Service of the namespace that carries a rollout of this action.
+    try {
+      names = (await client.listServices())
+        .filter((s) => s.metadata.annotations?.[STATE_ANNOTATION] !== undefined)
+        .map((s) => s.metadata.name);
+    } catch (e) {
+      return refuse((e as Error).message);
+    }
+    core.info(
+      names.length
+        ? `Services with a rollout of this action in ${first.namespace}: ${names.join(', ')}`
+        : `No Service in namespace ${first.namespace} carries a rollout of this action: nothing to advance.`,
     );
   }
+  const perService: Inputs[] = [];
+  try {
+    for (const name of names) {
+      const forName: GetInput = (n) => (n === 'service' ? name : n === 'services' ? '' : get(n));
+      perService.push(
+        name === first.service && first.services.length <= 1 ? first : parseInputs(forName, ctx),
+      );
+    }
+  } catch (e) {
+    return refuse((e as Error).message);
+  }
+  const deployments =
+    first.environment && github ? new Deployments(github, first.environment, runUrl) : undefined;
+  if (first.environment && !github)
+    core.warning(
+      `Input 'environment' is set, but there is no github-token: no GitHub Deployment is recorded.`,
+    );
 
-  async finish(succeeded: boolean): Promise<void> {
-    const { report } = this;
-    if (report.steps.length) core.info(`\n${logTable(report)}`);
-    core.info(`API requests: ${this.client.requests}`);
-    if (succeeded && report.message) core.info(report.message);
-    if (process.env.GITHUB_STEP_SUMMARY) {
-      try {
-        await core.summary.addRaw(markdownSummary(report), true).write();
-      } catch (e) {
-        core.warning(`could not write the job summary: ${(e as Error).message}`);
+  // ---- run ---------------------------------------------------------------------------------------------
+  const reports: RunReport[] = [];
+  const failures: Error[] = [];
+  for (const inputs of perService) {
+    if (opts.signal?.aborted) break;
+    const report = newReport(inputs.command, inputs.service, inputs.namespace, now());
+    reports.push(report);
+    const shell = new Shell(inputs, client, report, {
+      ...opts,
+      now,
+      runUrl,
+      actor,
+      preview,
+      sha: ctx.sha,
+      deployments,
+    });
+    if (perService.length > 1) core.startGroup(`${inputs.namespace}/${inputs.service}`);
+    let failure: Error | undefined;
+    try {
+      await shell.execute();
+    } catch (e) {
+      if (e instanceof ConcurrentChange && e.benign) {
+        // Another run moved this same rollout on (a step, a pause, a promotion); it reports for itself.
+        core.warning(`${inputs.service}: ${e.message}`);
+        report.status ||= e.found?.paused
+          ? 'paused'
+          : e.found?.phase === 'promoted'
+            ? 'promoted'
+            : 'progressing';
+        report.message = e.message;
+      } else {
+        failure = e as Error;
+        report.message ||= failure.message;
+        const expected = [InputError, PlanError, RolloutFailed, KubeError].some((k) => failure instanceof k);
+        if (!expected) core.debug(failure.stack ?? '');
+        failures.push(failure);
       }
     }
+    if (perService.length > 1) core.endGroup();
+    // The table and summary first, then the verdict as the log's last word.
+    await shell.finish(failure === undefined);
   }
+  core.info(
+    `API requests: ${client.requests} to Kubernetes${github ? `, ${github.requests} to GitHub` : ''}`,
+  );
+  if (reports.length > 1 || reports.length === 0) core.setOutput('status', worstStatus(reports));
+  if (conversation) {
+    const ok = failures.length === 0;
+    const url = await conversation.reply(commentBody(reports, { command: commandLine!, actor, runUrl }));
+    await conversation.react(ok ? 'rocket' : '-1');
+    core.setOutput('comment-url', url ?? '');
+  }
+  await closeAgent();
+  if (failures.length) core.setFailed(failures.map((f) => f.message).join('\n'));
 }

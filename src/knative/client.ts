@@ -141,6 +141,21 @@ export class KnativeClient {
     });
   }
 
+  /** The namespace's Services (a scheduled advance run looks for the ones carrying a rollout). */
+  listServices(): Promise<Service[]> {
+    return this.retrying(async () => {
+      this.requests++;
+      try {
+        const list = (await this.api.listNamespacedCustomObject(this.params('services'))) as {
+          items?: Service[];
+        };
+        return list.items ?? [];
+      } catch (e) {
+        throw toKubeError(e, `listing Services in ${this.namespace}`);
+      }
+    });
+  }
+
   getRevision(name: string): Promise<Revision | undefined> {
     return this.retrying(async () => {
       this.requests++;

@@ -1,10 +1,12 @@
-// What a run did, for the workflow log's final table and the job summary (Markdown, with a Mermaid chart).
+// What a run did, rendered from one model for the workflow log (plain text), the job summary (Markdown with a
+// Mermaid chart) and the reply to a comment command (the same Markdown, several Services in one comment).
 
 import { formatDuration } from '../duration.ts';
 import { describeWindow, type Window } from '../health/probe.ts';
 import type { TrafficTarget } from '../knative/types.ts';
 
-export type Status = 'promoted' | 'rolled-back' | 'progressing' | 'unchanged' | 'planned';
+export type Status =
+  'promoted' | 'rolled-back' | 'progressing' | 'paused' | 'unchanged' | 'planned' | 'refused' | 'ignored';
 
 export interface StepReport {
   label: string;
@@ -30,6 +32,8 @@ export interface RunReport {
   timeline: { at: number; percent: number }[];
   traffic: TrafficTarget[];
   message: string;
+  /** Where the rollout stands at the end of the run, from its state on the Service. */
+  rollout?: { phase: string; percent: number; step?: string; paused?: string; tagUrl?: string };
 }
 
 export function newReport(command: string, service: string, namespace: string, now: number): RunReport {
@@ -44,19 +48,63 @@ function sampleCell(s: Window | undefined): string {
 
 const ICON = { pass: '✅', fail: '❌', skipped: '⏭️' } as const;
 
-/** Plain-text table for the workflow log. */
-export function logTable(report: RunReport): string {
-  const rows = [
-    ['step', 'traffic', 'took', 'candidate', 'stable', 'verdict'],
-    ...report.steps.map((s) => [
-      s.label,
-      `${s.percent}%`,
-      sec(s.endedAt - s.startedAt),
-      sampleCell(s.candidate),
-      sampleCell(s.stable),
-      s.verdict,
-    ]),
+// ---- the model: the same rows for every rendering ------------------------------------------------------------
+
+/** The steps with their evidence: label, traffic, start, duration, candidate, stable, verdict, detail. */
+export function stepRows(report: RunReport): {
+  label: string;
+  traffic: string;
+  started: string;
+  took: string;
+  candidate: string;
+  stable: string;
+  verdict: StepReport['verdict'];
+  detail: string;
+}[] {
+  return report.steps.map((s) => ({
+    label: s.label,
+    traffic: `${s.percent}%`,
+    started: `+${sec(s.startedAt - report.startedAt)}`,
+    took: sec(s.endedAt - s.startedAt),
+    candidate: sampleCell(s.candidate),
+    stable: sampleCell(s.stable),
+    verdict: s.verdict,
+    detail: s.detail,
+  }));
+}
+
+/** Where the rollout stands: the status table of the summary and of a comment reply, and the log's last lines. */
+export function statusRows(report: RunReport): [string, string][] {
+  const rows: [string, string | undefined][] = [
+    ['Service', `${report.namespace}/${report.service}`],
+    ['Status', report.status ?? 'failed'],
+    ['Command', report.command],
+    ['Candidate', report.candidate],
+    ['Stable', report.stable],
+    [
+      'Rollout',
+      report.rollout
+        ? `${report.rollout.phase} at ${report.rollout.percent}%` +
+          (report.rollout.step ? `, ${report.rollout.step}` : '') +
+          (report.rollout.paused ? `, paused by ${report.rollout.paused}` : '')
+        : undefined,
+    ],
+    ['Candidate URL', report.rollout?.tagUrl],
+    ['Traffic', trafficText(report.traffic)],
   ];
+  return rows.filter((r): r is [string, string] => r[1] !== undefined && r[1] !== '');
+}
+
+function trafficText(traffic: TrafficTarget[]): string {
+  return traffic
+    .filter((t) => (t.percent ?? 0) > 0)
+    .map((t) => `${t.revisionName ?? 'latest'} ${t.percent}%`)
+    .join(', ');
+}
+
+// ---- plain text, for the log -----------------------------------------------------------------------------------
+
+function aligned(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows
     .map((r) =>
@@ -68,7 +116,39 @@ export function logTable(report: RunReport): string {
     .join('\n');
 }
 
+/** Plain-text table of the steps for the workflow log. */
+export function logTable(report: RunReport): string {
+  return aligned([
+    ['step', 'traffic', 'took', 'candidate', 'stable', 'verdict'],
+    ...stepRows(report).map((r) => [r.label, r.traffic, r.took, r.candidate, r.stable, r.verdict]),
+  ]);
+}
+
+/** Plain-text status for the workflow log. */
+export function logStatus(report: RunReport): string {
+  return aligned(statusRows(report).map(([k, v]) => [`${k}:`, v]));
+}
+
+// ---- Markdown, for the job summary and comment replies ---------------------------------------------------------
+
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function statusTable(report: RunReport): string[] {
+  return ['| | |', '|---|---|', ...statusRows(report).map(([k, v]) => `| **${k}** | ${esc(v)} |`)];
+}
+
+function stepsTable(report: RunReport): string[] {
+  if (!report.steps.length) return [];
+  return [
+    '| Step | Traffic | Started | Took | Candidate | Stable | Verdict |',
+    '|---|---|---|---|---|---|---|',
+    ...stepRows(report).map(
+      (r) =>
+        `| ${esc(r.label)} | ${r.traffic} | ${r.started} | ${r.took} | ${r.candidate} | ${r.stable} | ${ICON[r.verdict]} ${esc(r.detail)} |`,
+    ),
+    '',
+  ];
+}
 
 /**
  * The chart: candidate traffic over time in a Mermaid xychart. Its x axis spaces points evenly, so the timeline
@@ -103,6 +183,9 @@ const HEADLINE: Record<Status, string> = {
   promoted: '🚀 Promoted',
   'rolled-back': '↩️ Rolled back',
   progressing: '⏳ Progressing',
+  paused: '⏸️ Paused',
+  refused: '🚫 Refused',
+  ignored: '➖ Ignored',
   unchanged: '➖ Unchanged',
   planned: '📝 Planned (dry run)',
 };
@@ -112,25 +195,8 @@ export function markdownSummary(report: RunReport): string {
   const head = report.status ? HEADLINE[report.status] : '❌ Failed';
   lines.push(`## ${head}: \`${report.namespace}/${report.service}\``, '');
   if (report.message) lines.push(report.message, '');
-  const facts: [string, string | undefined][] = [
-    ['Command', report.command],
-    ['Candidate', report.candidate],
-    ['Stable', report.stable],
-  ];
-  for (const [k, v] of facts) if (v) lines.push(`- **${k}:** \`${v}\``);
-  lines.push('');
-  if (report.steps.length) {
-    lines.push(
-      '| Step | Traffic | Started | Took | Candidate | Stable | Verdict |',
-      '|---|---|---|---|---|---|---|',
-    );
-    for (const s of report.steps) {
-      lines.push(
-        `| ${esc(s.label)} | ${s.percent}% | +${sec(s.startedAt - report.startedAt)} | ${sec(s.endedAt - s.startedAt)} | ${sampleCell(s.candidate)} | ${sampleCell(s.stable)} | ${ICON[s.verdict]} ${esc(s.detail)} |`,
-      );
-    }
-    lines.push('');
-  }
+  lines.push(...statusTable(report), '');
+  lines.push(...stepsTable(report));
   const chart = mermaidChart(report);
   if (chart) lines.push(chart, '');
   if (report.traffic.length) {
@@ -148,4 +214,39 @@ export function markdownSummary(report: RunReport): string {
     lines.push('', '</details>', '');
   }
   return lines.join('\n');
+}
+
+/** The reply to a comment command: each Service's summary, under what was asked and by whom. */
+export function commentBody(
+  reports: RunReport[],
+  meta: { command: string; actor: string; runUrl?: string },
+): string {
+  const lines = [
+    `\`${meta.command}\` by ${meta.actor}${meta.runUrl ? ` · [workflow run](${meta.runUrl})` : ''}`,
+    '',
+  ];
+  if (!reports.length) lines.push('No Service to act on.', '');
+  for (const r of reports) lines.push(markdownSummary(r).replace(/^## /, '### '));
+  return lines.join('\n');
+}
+
+const SEVERITY: Status[] = [
+  'rolled-back',
+  'refused',
+  'progressing',
+  'paused',
+  'promoted',
+  'planned',
+  'unchanged',
+  'ignored',
+];
+
+/** The status of a run over several Services: the most severe, or `unchanged` when there were none. */
+export function worstStatus(reports: RunReport[]): Status {
+  let worst: Status = 'unchanged';
+  for (const r of reports) {
+    const s = r.status;
+    if (s && SEVERITY.indexOf(s) < SEVERITY.indexOf(worst)) worst = s;
+  }
+  return worst;
 }

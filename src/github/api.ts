@@ -1,0 +1,154 @@
+// The GitHub REST calls the action makes, through @actions/github's Octokit (GITHUB_API_URL is its base URL).
+// Each returns plain data; failures carry the endpoint and GitHub's message, never the token.
+
+import { getOctokit } from '@actions/github';
+import type { Role } from '../inputs.ts';
+
+export type Reaction = 'eyes' | 'rocket' | '-1' | 'confused';
+export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
+
+export class GitHubError extends Error {
+  override name = 'GitHubError';
+  constructor(
+    readonly status: number | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PullRequest {
+  number: number;
+  state: string;
+  headSha: string;
+  headRepo: string;
+  baseRepo: string;
+  fork: boolean;
+}
+
+export interface Repo {
+  owner: string;
+  repo: string;
+}
+
+export class GitHub {
+  private readonly octokit: ReturnType<typeof getOctokit>;
+  /** Requests made, for the log's closing line. */
+  requests = 0;
+
+  constructor(
+    token: string,
+    readonly repo: Repo,
+    baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com',
+  ) {
+    this.octokit = getOctokit(token, { baseUrl });
+  }
+
+  private async call<T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> {
+    this.requests++;
+    try {
+      return (await fn()).data;
+    } catch (e) {
+      const err = e as { status?: number; message?: string; response?: { data?: { message?: string } } };
+      const message = err.response?.data?.message ?? err.message ?? String(e);
+      throw new GitHubError(
+        err.status,
+        `GitHub API ${what}: ${err.status ?? ''} ${message}`.replace(/\s+/g, ' '),
+      );
+    }
+  }
+
+  /** The user's role on the repository; `none` when they are not a collaborator. */
+  async role(login: string): Promise<Role | 'none'> {
+    try {
+      const data = await this.call('collaborator permission', () =>
+        this.octokit.rest.repos.getCollaboratorPermissionLevel({ ...this.repo, username: login }),
+      );
+      const role = (data as { role_name?: string }).role_name ?? data.permission;
+      return (['read', 'triage', 'write', 'maintain', 'admin'].includes(role) ? role : 'none') as
+        Role | 'none';
+    } catch (e) {
+      if (e instanceof GitHubError && e.status === 404) return 'none';
+      throw e;
+    }
+  }
+
+  async react(commentId: number, content: Reaction): Promise<void> {
+    await this.call('reaction', () =>
+      this.octokit.rest.reactions.createForIssueComment({ ...this.repo, comment_id: commentId, content }),
+    );
+  }
+
+  /** Writes a comment on an issue or pull request; returns its URL. */
+  async comment(issue: number, body: string): Promise<string> {
+    const data = await this.call('comment', () =>
+      this.octokit.rest.issues.createComment({ ...this.repo, issue_number: issue, body }),
+    );
+    return data.html_url;
+  }
+
+  async pull(number: number): Promise<PullRequest> {
+    const data = await this.call('pull request', () =>
+      this.octokit.rest.pulls.get({ ...this.repo, pull_number: number }),
+    );
+    return {
+      number: data.number,
+      state: data.state,
+      headSha: data.head.sha,
+      headRepo: data.head.repo?.full_name ?? '',
+      baseRepo: data.base.repo.full_name,
+      fork: data.head.repo?.fork ?? false,
+    };
+  }
+
+  /** When the commit was committed (the time git records, as GitHub reports it). */
+  async commitDate(sha: string): Promise<string | undefined> {
+    const data = await this.call('commit', () =>
+      this.octokit.rest.repos.getCommit({ ...this.repo, ref: sha }),
+    );
+    return data.commit.committer?.date ?? data.commit.author?.date;
+  }
+
+  async createDeployment(o: {
+    ref: string;
+    environment: string;
+    description: string;
+    payload: Record<string, unknown>;
+    transient?: boolean;
+  }): Promise<number> {
+    const data = await this.call<unknown>('create deployment', () =>
+      this.octokit.rest.repos.createDeployment({
+        ...this.repo,
+        ref: o.ref,
+        environment: o.environment,
+        description: o.description,
+        payload: o.payload as never,
+        auto_merge: false,
+        required_contexts: [],
+        transient_environment: o.transient ?? false,
+        production_environment: !(o.transient ?? false),
+      }),
+    );
+    const id = (data as { id?: number }).id;
+    if (typeof id !== 'number')
+      throw new GitHubError(202, `GitHub API create deployment: ${JSON.stringify(data).slice(0, 200)}`);
+    return id;
+  }
+
+  async deploymentStatus(
+    id: number,
+    o: { state: DeploymentState; description: string; environmentUrl?: string; logUrl?: string },
+  ): Promise<void> {
+    await this.call('deployment status', () =>
+      this.octokit.rest.repos.createDeploymentStatus({
+        ...this.repo,
+        deployment_id: id,
+        state: o.state,
+        description: o.description.slice(0, 140),
+        ...(o.environmentUrl ? { environment_url: o.environmentUrl } : {}),
+        ...(o.logUrl ? { log_url: o.logUrl } : {}),
+        auto_inactive: false,
+      }),
+    );
+  }
+}

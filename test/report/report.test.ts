@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { Histogram } from '../../src/health/histogram.ts';
-import { logTable, markdownSummary, mermaidChart, newReport } from '../../src/report/report.ts';
+import {
+  commentBody,
+  logStatus,
+  logTable,
+  markdownSummary,
+  mermaidChart,
+  newReport,
+  statusRows,
+  worstStatus,
+} from '../../src/report/report.ts';
 
 const latencies = (...ms: number[]) => {
   const h = new Histogram();
@@ -73,5 +82,62 @@ describe('report', () => {
     expect(lines[2]).toMatch(
       /^step 1\s+10%\s+1m\s+600 req, 0 err \(0\.0%\), p50 7\.0 ms, p99 9\.0 ms\s+—\s+pass$/,
     );
+  });
+});
+
+describe('one renderer for the log, the job summary and a comment reply', () => {
+  const withRollout = () => {
+    const r = report();
+    r.status = 'progressing';
+    r.rollout = {
+      phase: 'stepping',
+      percent: 10,
+      step: 'step 1 of 3',
+      tagUrl: 'http://latest-hello.default.example.com',
+    };
+    r.traffic = [
+      { revisionName: 'hello-v1', percent: 90, tag: 'stable', latestRevision: false },
+      { revisionName: 'hello-v2', percent: 10, tag: 'latest', latestRevision: false },
+    ];
+    return r;
+  };
+
+  it('shows the same status rows in the log and in Markdown', () => {
+    const r = withRollout();
+    expect(statusRows(r)).toEqual([
+      ['Service', 'default/hello'],
+      ['Status', 'progressing'],
+      ['Command', 'deploy'],
+      ['Candidate', 'hello-v2'],
+      ['Stable', 'hello-v1'],
+      ['Rollout', 'stepping at 10%, step 1 of 3'],
+      ['Candidate URL', 'http://latest-hello.default.example.com'],
+      ['Traffic', 'hello-v1 90%, hello-v2 10%'],
+    ]);
+    expect(logStatus(r).split('\n')[5]).toMatch(/^Rollout:\s+stepping at 10%, step 1 of 3$/);
+    expect(markdownSummary(r)).toContain('| **Rollout** | stepping at 10%, step 1 of 3 |');
+  });
+
+  it('replies to a comment with each Service under what was asked, the summary one heading down', () => {
+    const body = commentBody([withRollout(), { ...report(), service: 'world' }], {
+      command: '/canary promote 10',
+      actor: '@octocat',
+      runUrl: 'https://github.com/o/r/actions/runs/1',
+    });
+    expect(body.split('\n')[0]).toBe(
+      '`/canary promote 10` by @octocat · [workflow run](https://github.com/o/r/actions/runs/1)',
+    );
+    expect(body).toContain('### ⏳ Progressing: `default/hello`');
+    expect(body).toContain('### ↩️ Rolled back: `default/world`');
+    expect(body).toContain('| step 2 | 50% | +1m2s | 13s |');
+    expect(body).toContain('```mermaid');
+  });
+
+  it('gives the most severe status of several', () => {
+    const a = report();
+    const b = { ...report(), status: 'promoted' as const };
+    expect(worstStatus([b, a])).toBe('rolled-back');
+    expect(worstStatus([b, { ...b, status: 'paused' }])).toBe('paused');
+    expect(worstStatus([])).toBe('unchanged');
   });
 });

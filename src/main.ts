@@ -267,6 +267,7 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     // The table and summary first, then the verdict as the log's last word.
     await shell.finish(failure === undefined);
   }
+  if (reports.some((r) => r.status)) core.setOutput('command', first.command);
   core.info(
     `API requests: ${client.requests} to Kubernetes${github ? `, ${github.requests} to GitHub` : ''}`,
   );

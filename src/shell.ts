@@ -470,7 +470,6 @@ export class Shell {
               ? `Preview of ${state.candidate} at 0% under tag "${state.tag}": ${url ?? '(no URL yet)'}. ` +
                 `It gets no traffic until it is promoted or resumed.`
               : `${next.message[0]!.toUpperCase()}${next.message.slice(1)}.`;
-          core.info(message);
           this.done(state.paused ? 'paused' : 'progressing', message, this.service!, state);
           return;
         }
@@ -895,7 +894,16 @@ export class Shell {
       return this.done('unchanged', `${state.candidate} is already promoted.`, svc, state);
     }
     const by = this.opts.actor;
-    const next = promoteTo(state, svc.metadata.name, percent, this.inputs.intervalMs, by, this.date());
+    // The run that moves a rollout on says who takes its next steps: this job (inline) or scheduled runs.
+    const next = promoteTo(
+      state,
+      svc.metadata.name,
+      percent,
+      this.inputs.intervalMs,
+      by,
+      this.date(),
+      this.inputs.progression,
+    );
     const current = state!;
     this.report.candidate = current.candidate;
     this.report.stable = stableOf(current);
@@ -936,12 +944,17 @@ export class Shell {
     const message =
       `Paused the rollout of ${next.state.candidate} at ${next.state.percent}% (${this.opts.actor}): its traffic ` +
       `stays there, and scheduled runs leave it alone until it is resumed.`;
-    core.info(message);
     this.done('paused', message, this.service!, next.state);
   }
 
   private async resumeCommand(svc: Service): Promise<void> {
-    const state = resumeRollout(this.stateOf(svc), svc.metadata.name, this.opts.actor, this.date());
+    const state = resumeRollout(
+      this.stateOf(svc),
+      svc.metadata.name,
+      this.opts.actor,
+      this.date(),
+      this.inputs.progression,
+    );
     this.report.candidate = state.candidate;
     this.report.stable = stableOf(state);
     if (this.inputs.dryRun) return this.dryRun(svc, patchFor(svc, state), state);
@@ -1077,11 +1090,13 @@ export class Shell {
     const state = this.stateOf(svc);
     const status: Status = !state
       ? 'unchanged'
-      : state.phase === 'promoted'
-        ? 'promoted'
-        : state.phase === 'rolled-back'
-          ? 'rolled-back'
-          : 'progressing';
+      : state.paused && isActive(state)
+        ? 'paused'
+        : state.phase === 'promoted'
+          ? 'promoted'
+          : state.phase === 'rolled-back'
+            ? 'rolled-back'
+            : 'progressing';
     this.report.candidate = state?.candidate;
     this.report.stable = state ? stableAfter(state) : [...resolvedPercents(svc).keys()][0];
     if (state) {

@@ -394,10 +394,12 @@ export function resumeRollout(
   service: string,
   by: string,
   now: Date,
+  progression = state?.progression,
 ): RolloutState {
   const s = requireActive(state, service, 'resume');
   if (!s.paused) throw new PlanError(`the rollout of ${s.candidate} is not paused`);
-  const { paused: _p, ...rest } = s;
+  const { paused: _p, ...base } = s;
+  const rest = { ...base, ...(progression ? { progression } : {}) };
   return record({ ...rest, stepStartedAt: now.toISOString() }, { action: 'resume', detail: `by ${by}` }, now);
 }
 
@@ -412,9 +414,12 @@ export function promoteTo(
   dwellMs: number,
   by: string,
   now: Date,
+  /** Who takes the steps from here: this run (inline) or scheduled runs; default as before. */
+  progression = state?.progression,
 ): Next {
   const s = requireActive(state, service, 'promote');
-  const { paused: _p, ...rest } = s;
+  const { paused: _p, ...base } = s;
+  const rest = { ...base, ...(progression ? { progression } : {}) };
   if (percent === 100) return promote(rest, now, `promoted by ${by}`);
   if (percent <= s.percent) {
     throw new PlanError(

@@ -74,6 +74,8 @@ export interface RunActionOptions {
   /** With cancelOn: SIGKILL instead, as when the runner machine is lost. */
   kill?: boolean;
   timeoutMs?: number;
+  /** The event: its name and payload (default: a push, from @octokit/webhooks-examples). */
+  event?: { name: string; payload: unknown };
 }
 
 export function inputEnv(inputs: Record<string, string>): Record<string, string> {
@@ -97,7 +99,7 @@ export function runAction(opts: RunActionOptions): Promise<ActionResult> {
   const payload = pushPayload();
   writeFileSync(outputPath, '');
   writeFileSync(summaryPath, '');
-  writeFileSync(eventPath, JSON.stringify(payload));
+  writeFileSync(eventPath, JSON.stringify(opts.event?.payload ?? payload));
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: dir,
@@ -107,7 +109,7 @@ export function runAction(opts: RunActionOptions): Promise<ActionResult> {
     GITHUB_STEP_SUMMARY: summaryPath,
     GITHUB_STATE: join(dir, 'state'),
     GITHUB_ENV: join(dir, 'env'),
-    GITHUB_EVENT_NAME: 'push',
+    GITHUB_EVENT_NAME: opts.event?.name ?? 'push',
     GITHUB_EVENT_PATH: eventPath,
     GITHUB_SHA: payload.after,
     GITHUB_REF: payload.ref,

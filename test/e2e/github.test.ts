@@ -1,0 +1,445 @@
+// The built action, run as the runner runs it, against the emulator and a local fake of GitHub's REST API
+// (GITHUB_API_URL), with event payloads from @octokit/webhooks-examples: comment commands, refusals, scheduled
+// progression with an injected clock, racing runs, Deployments. No token or kubeconfig secret may show anywhere.
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fixture, type Fixture } from './fixture.ts';
+import type { ActionResult, RunActionOptions } from './runner.ts';
+import { errorLines, warningLines } from './runner.ts';
+import { startFakeGitHub, type FakeGitHub } from '../support/github.ts';
+import {
+  exampleRepo,
+  issueCommentPayload,
+  pushPayload,
+  schedulePayload,
+  workflowDispatchPayload,
+} from '../support/events.ts';
+
+const TOKEN = 'ghs_CANARYc4n4ryS3cretT0ken0000000000000';
+const PR_SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+const PUSH_SHA = '0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e';
+const COMMENTED_AT = '2026-11-28T10:00:00Z';
+const T0 = Date.parse('2026-11-28T12:00:00Z');
+const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+
+let f: Fixture;
+let gh: FakeGitHub;
+/** Every byte the action produced in this test, to look for secrets in. */
+let produced: string[];
+
+beforeEach(async () => {
+  f = await fixture();
+  gh = await startFakeGitHub({ token: TOKEN });
+  gh.roles.set('Codertocat', 'maintain');
+  gh.roles.set('reader', 'read');
+  gh.pulls.set(7, { headSha: PR_SHA });
+  gh.commits.set(PR_SHA, { committerDate: '2026-11-28T09:30:00Z' });
+  gh.commits.set(PUSH_SHA, { committerDate: '2026-11-28T09:00:00Z' });
+  produced = [];
+});
+
+afterEach(async () => {
+  // No token or kubeconfig content in any log, output, summary or comment.
+  const all = [...produced, ...gh.comments.map((c) => c.body), JSON.stringify(gh.deployments)].join('\n');
+  expect(all).not.toContain(TOKEN);
+  expect(all).not.toContain(f.h.emulator.token);
+  expect(all).not.toContain('client-key-data');
+  await gh.close();
+  await f.close();
+});
+
+const repo = () => `${exampleRepo().owner}/${exampleRepo().repo}`;
+
+async function run(
+  inputs: Record<string, string>,
+  event: { name: string; payload: unknown },
+  extra: Omit<RunActionOptions, 'inputs'> & { now?: string; sha?: string } = {},
+): Promise<ActionResult> {
+  const { now, sha, env, ...rest } = extra;
+  const r = await f.run(
+    { 'github-token': TOKEN, 'probe-rps': '20', ...inputs },
+    {
+      timeoutMs: 60_000,
+      ...rest,
+      event,
+      env: {
+        GITHUB_API_URL: gh.url,
+        GITHUB_REPOSITORY: repo(),
+        GITHUB_ACTOR: 'Codertocat',
+        GITHUB_SHA: sha ?? PUSH_SHA,
+        ...(now ? { KNATIVE_CANARY_NOW: now } : {}),
+        ...env,
+      },
+    },
+  );
+  // `::add-mask::` lines are the runner's instructions to hide a value; it never shows them.
+  const log = r.stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
+  produced.push(log, r.stderr, r.summary, JSON.stringify(r.outputs));
+  return r;
+}
+
+const comment = (
+  body: string,
+  o: Partial<Parameters<typeof issueCommentPayload>[0]> = {},
+  inputs: Record<string, string> = {},
+) =>
+  run(inputs, {
+    name: 'issue_comment',
+    payload: issueCommentPayload({
+      body,
+      login: 'Codertocat',
+      issueNumber: 7,
+      commentId: 4242,
+      createdAt: COMMENTED_AT,
+      ...o,
+    }),
+  });
+
+const reactions = () => gh.reactions.filter((r) => r.comment_id === 4242).map((r) => r.content);
+const replies = () => gh.comments.map((c) => c.body);
+
+/** A preview of the PR's head at 0% under pr-7, from `/canary deploy`. */
+async function preview(inputs: Record<string, string> = {}): Promise<ActionResult> {
+  const r = await comment('/canary deploy', {}, { image: 'ghcr.io/example/hello:{{ sha }}', ...inputs });
+  expect(r.code, r.stdout).toBe(0);
+  return r;
+}
+
+describe('comment commands by a maintainer', () => {
+  it('/canary deploy deploys the pull request head as a preview at 0% under pr-<number> and replies with its URL', async () => {
+    const r = await preview();
+    expect(r.outputs.status).toBe('paused');
+    expect(r.outputs.command).toBe('deploy');
+    expect(r.outputs.revision).toBe('hello-a1b2c3d');
+    expect(r.outputs['comment-url']).toBe(gh.comments[0]!.html_url);
+    expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+    const svc = await f.svc();
+    expect(svc.spec.traffic).toContainEqual({
+      tag: 'pr-7',
+      revisionName: 'hello-a1b2c3d',
+      latestRevision: false,
+      percent: 0,
+    });
+    expect(svc.spec.template.spec.containers[0].image).toBe(`ghcr.io/example/hello:${PR_SHA}`);
+    const state = await f.state();
+    expect(state).toMatchObject({
+      candidate: 'hello-a1b2c3d',
+      tag: 'pr-7',
+      pr: 7,
+      sha: PR_SHA,
+      phase: 'stepping',
+      percent: 0,
+      paused: { by: '@Codertocat', reason: 'preview' },
+    });
+    expect(reactions()).toEqual(['eyes', 'rocket']);
+    expect(replies()).toHaveLength(1);
+    expect(replies()[0]).toMatch(
+      /^`\/canary deploy` by @Codertocat · \[workflow run\]\(https:\/\/github\.com\//,
+    );
+    expect(replies()[0]).toContain('http://pr-7-hello.default.');
+    expect(replies()[0]).toContain('### ⏸️ Paused: `default/hello`');
+    // The GitHub calls, in order: eyes, who is asking, the pull request, its head commit, the reply, the rocket.
+    expect(gh.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+      `POST /repos/${repo()}/issues/comments/4242/reactions`,
+      `GET /repos/${repo()}/collaborators/Codertocat/permission`,
+      `GET /repos/${repo()}/pulls/7`,
+      `GET /repos/${repo()}/commits/${PR_SHA}`,
+      `POST /repos/${repo()}/issues/7/comments`,
+      `POST /repos/${repo()}/issues/comments/4242/reactions`,
+    ]);
+  });
+
+  it('/canary promote 50, pause, status, resume, promote: traffic moves only when asked', async () => {
+    await preview({ progression: 'scheduled' });
+    const p50 = await comment('/canary promote 50', {}, { progression: 'scheduled' });
+    expect(p50.code, p50.stdout).toBe(0);
+    expect(p50.outputs).toMatchObject({ status: 'progressing', command: 'promote', percent: '50' });
+    expect(await f.percents()).toEqual({ 'hello-00001': 50, 'hello-a1b2c3d': 50 });
+    expect((await f.state())?.paused).toBeUndefined();
+
+    const paused = await comment('/canary pause');
+    expect(paused.outputs).toMatchObject({ status: 'paused', command: 'pause' });
+    expect((await f.state())?.paused?.by).toBe('@Codertocat');
+
+    f.h.emulator.api.requests.length = 0;
+    const status = await comment('/canary status');
+    expect(status.outputs).toMatchObject({ status: 'paused', command: 'status' });
+    expect(f.writes()).toEqual([]);
+    expect(replies().at(-1)).toContain('| **Rollout** | stepping at 50%, step 1 of 2');
+    expect(replies().at(-1)).toContain('paused by @Codertocat |');
+
+    const resumed = await comment('/canary resume', {}, { progression: 'scheduled' });
+    expect(resumed.outputs).toMatchObject({ status: 'progressing', command: 'resume' });
+    expect((await f.state())?.paused).toBeUndefined();
+    expect(await f.percents()).toEqual({ 'hello-00001': 50, 'hello-a1b2c3d': 50 });
+
+    const promoted = await comment('/canary promote');
+    expect(promoted.outputs).toMatchObject({ status: 'promoted', command: 'promote', percent: '100' });
+    expect(await f.percents()).toEqual({ 'hello-a1b2c3d': 100 });
+    // The six commands (preview included) each reacted on the same comment id here, and each got its own reply.
+    expect(reactions()).toEqual(Array.from({ length: 6 }, () => ['eyes', 'rocket']).flat());
+    expect(replies()).toHaveLength(6);
+  });
+
+  it('/canary rollback puts the stable revision back at 100%', async () => {
+    await preview();
+    await comment('/canary promote 10', {}, { progression: 'scheduled' });
+    expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-a1b2c3d': 10 });
+    const r = await comment('/canary rollback');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs).toMatchObject({ status: 'rolled-back', command: 'rollback' });
+    expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+    expect(replies().at(-1)).toContain('### ↩️ Rolled back: `default/hello`');
+  });
+
+  it('/canary help replies with the commands and touches nothing', async () => {
+    const r = await comment('/canary help');
+    expect(r.code).toBe(0);
+    expect(r.outputs).toMatchObject({ status: 'unchanged', command: 'help' });
+    expect(replies()[0]).toContain('| `/canary promote [PERCENT]` |');
+    expect(f.h.emulator.api.requests).toEqual([]);
+    expect(reactions()).toEqual(['eyes', 'rocket']);
+  });
+
+  it('a workflow_dispatch input names the command', async () => {
+    const r = await run(
+      {},
+      { name: 'workflow_dispatch', payload: workflowDispatchPayload({ command: 'status' }) },
+    );
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs).toMatchObject({ status: 'unchanged', command: 'status' });
+    expect(f.writes()).toEqual([]);
+  });
+});
+
+describe('refusals: nothing is written to the cluster', () => {
+  const untouched = () => {
+    expect(f.h.emulator.api.requests).toEqual([]);
+  };
+
+  it('a user with read permission gets a polite refusal', async () => {
+    const r = await comment('/canary promote 50', { login: 'reader' });
+    expect(r.code).toBe(0);
+    expect(r.outputs).toMatchObject({ status: 'refused', command: '' });
+    expect(replies()).toEqual([
+      '🚫 @reader, `/canary promote 50` needs write, maintain or admin permission on Codertocat/Hello-World, and yours is read. Nothing was done.',
+    ]);
+    expect(r.outputs['comment-url']).toBe(gh.comments[0]!.html_url);
+    expect(reactions()).toEqual(['eyes', '-1']);
+    untouched();
+  });
+
+  it('a user who is not a collaborator is refused the same way', async () => {
+    await comment('/canary rollback', { login: 'stranger' });
+    expect(replies()).toEqual([
+      '🚫 @stranger, `/canary rollback` needs write, maintain or admin permission on Codertocat/Hello-World, and yours is none. Nothing was done.',
+    ]);
+    untouched();
+  });
+
+  it('a bot is ignored: no reply, no reaction', async () => {
+    const r = await comment('/canary promote', { login: 'dependabot[bot]', userType: 'Bot' });
+    expect(r.code).toBe(0);
+    expect(r.outputs).toMatchObject({ status: 'ignored', command: '' });
+    expect(r.stdout).toContain(
+      'Nothing to do: the comment is by a bot (dependabot[bot]): bots cannot run commands.',
+    );
+    expect(gh.requests).toEqual([]);
+    untouched();
+  });
+
+  it('an edited comment is ignored: no reply, no reaction', async () => {
+    const r = await comment('/canary promote', { action: 'edited' });
+    expect(r.code).toBe(0);
+    expect(r.outputs.status).toBe('ignored');
+    expect(r.stdout).toContain('Nothing to do: the comment was edited: commands run only from new comments.');
+    expect(gh.requests).toEqual([]);
+    untouched();
+  });
+
+  it('a comment on an issue that is not a pull request is refused', async () => {
+    const r = await comment('/canary deploy', { isPr: false, issueNumber: 8 });
+    expect(r.code).toBe(0);
+    expect(replies()).toEqual([
+      '🚫 @Codertocat, `/canary` commands work on pull requests only, and #8 is an issue. Nothing was done.',
+    ]);
+    expect(gh.comments[0]!.issue_number).toBe(8);
+    untouched();
+  });
+
+  it('a deploy is refused when the head commit is newer than the comment', async () => {
+    gh.commits.set(PR_SHA, { committerDate: '2026-11-28T10:05:00Z' });
+    const r = await comment('/canary deploy', {}, { image: 'ghcr.io/example/hello:{{ sha }}' });
+    expect(r.code).toBe(0);
+    expect(r.outputs.status).toBe('refused');
+    expect(replies()).toEqual([
+      '🚫 @Codertocat, the head of #7 is now `a1b2c3d`, committed at 2026-11-28T10:05:00Z, after your comment (2026-11-28T10:00:00Z). Look at it, then comment again to deploy it. Nothing was done.',
+    ]);
+    expect(reactions()).toEqual(['eyes', '-1']);
+    untouched();
+  });
+
+  it('a deploy from a fork is refused unless allow-forks', async () => {
+    gh.pulls.set(7, { headSha: PR_SHA, headRepo: 'mallory/Hello-World', fork: true });
+    await comment('/canary deploy', {}, { image: 'ghcr.io/example/hello:{{ sha }}' });
+    expect(replies()).toEqual([
+      '🚫 @Codertocat, #7 comes from the fork mallory/Hello-World, and this workflow does not deploy forks (input `allow-forks`). Nothing was done.',
+    ]);
+    untouched();
+  });
+
+  it('an unknown command gets the help, and nothing runs', async () => {
+    const r = await comment('/canary ship-it-now');
+    expect(r.outputs.status).toBe('refused');
+    expect(replies()[0]).toMatch(
+      /^🤔 @Codertocat, `ship-it-now` is not a command\. Nothing was done\.\n\n\| Command \|/,
+    );
+    untouched();
+  });
+});
+
+describe('scheduled progression', () => {
+  const scheduled = {
+    image: 'ghcr.io/example/hello:v2',
+    'revision-name': 'hello-v2',
+    progression: 'scheduled',
+    steps: '10,50,100',
+    interval: '10m',
+    'min-interval': '1s',
+    warmup: '0s',
+  };
+  const push = () => ({ name: 'push', payload: pushPayload(PUSH_SHA) });
+  const schedule = () => ({ name: 'schedule', payload: schedulePayload() });
+  const advance = (minutes: number, inputs: Record<string, string> = {}) =>
+    run({ service: '', 'min-interval': '1s', warmup: '0s', ...inputs }, schedule(), { now: at(minutes) });
+
+  it('takes a rollout from 0% to 100% over several advance runs, one step per dwell', async () => {
+    const d = await run(scheduled, push(), { now: at(0) });
+    expect(d.code, d.stdout).toBe(0);
+    expect(d.outputs).toMatchObject({ status: 'progressing', command: 'deploy', percent: '10' });
+    expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-v2': 10 });
+
+    const early = await advance(5);
+    expect(early.code, early.stdout).toBe(0);
+    expect(early.outputs).toMatchObject({ status: 'progressing', command: 'advance' });
+    expect(early.stdout).toContain('Services with a rollout of this action in default: hello');
+    expect(early.stdout).toContain('hello-v2 is healthy at 10%; the next step is due at 2026-11-28T12:10:00');
+    expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-v2': 10 });
+
+    const second = await advance(11);
+    expect(second.code, second.stdout).toBe(0);
+    expect(await f.percents()).toEqual({ 'hello-00001': 50, 'hello-v2': 50 });
+    // Repeated at the same time: the new step's dwell has just begun.
+    await advance(11);
+    expect(await f.percents()).toEqual({ 'hello-00001': 50, 'hello-v2': 50 });
+
+    const last = await advance(22, { services: 'hello' });
+    expect(last.code, last.stdout).toBe(0);
+    expect(last.outputs.status).toBe('promoted');
+    expect(await f.percents()).toEqual({ 'hello-v2': 100 });
+    expect(f.maxPercent.get('hello-v2')).toBe(100);
+    const steps = (await f.state())!.history.filter((h) => h.action === 'step').map((h) => h.detail);
+    expect(steps).toEqual(['10%', '50%']);
+  }, 120_000);
+
+  it('two advance runs racing take one step', async () => {
+    await run(scheduled, push(), { now: at(0) });
+    const [a, b] = await Promise.all([advance(11), advance(11)]);
+    expect(a.code, a.stdout).toBe(0);
+    expect(b.code, b.stdout).toBe(0);
+    expect(await f.percents()).toEqual({ 'hello-00001': 50, 'hello-v2': 50 });
+    const steps = (await f.state())!.history.filter((h) => h.action === 'step').map((h) => h.detail);
+    expect(steps).toEqual(['10%', '50%']);
+    expect(f.maxPercent.get('hello-v2')).toBe(50);
+  }, 120_000);
+
+  it('leaves a paused rollout alone', async () => {
+    await run(scheduled, push(), { now: at(0) });
+    await comment('/canary pause');
+    f.h.emulator.api.requests.length = 0;
+    const r = await advance(30);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('paused');
+    expect(r.stdout).toContain('hello: nothing to do: the rollout of hello-v2 is paused (by @Codertocat at ');
+    expect(f.writes()).toEqual([]);
+    expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-v2': 10 });
+  }, 120_000);
+
+  it('rolls back a failing step', async () => {
+    await run({ ...scheduled, env: 'EMULATOR_ERROR_RATE=0.5\nEMULATOR_ERROR_STATUS=503' }, push(), {
+      now: at(0),
+    });
+    expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-v2': 10 });
+    const r = await advance(3, { 'probe-rps': '40', 'min-interval': '3s' });
+    expect(r.code).toBe(1);
+    expect(r.outputs.status).toBe('rolled-back');
+    expect(errorLines(r.stdout).join('\n')).toMatch(/Rolled back hello-v2: 10% step failed/);
+    expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+  }, 120_000);
+});
+
+describe('GitHub Deployments', () => {
+  it('creates a deployment per rollout and moves its status in order, the replaced one inactive', async () => {
+    const inline = { environment: 'production', steps: '10,50', interval: '600ms', 'min-interval': '300ms' };
+    const first = await run(
+      { ...inline, image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2' },
+      {
+        name: 'push',
+        payload: pushPayload(PUSH_SHA),
+      },
+    );
+    expect(first.code, first.stdout).toBe(0);
+    const second = await run(
+      { ...inline, image: 'ghcr.io/example/hello:v3', 'revision-name': 'hello-v3' },
+      { name: 'push', payload: pushPayload(PR_SHA) },
+      { sha: PR_SHA },
+    );
+    expect(second.code, second.stdout).toBe(0);
+    expect(gh.deployments.map((d) => [d.id, d.ref, d.environment])).toEqual([
+      [1001, PUSH_SHA, 'production'],
+      [1002, PR_SHA, 'production'],
+    ]);
+    expect(gh.deployments[0]).toMatchObject({
+      auto_merge: false,
+      required_contexts: [],
+      payload: { service: 'hello', namespace: 'default', revision: 'hello-v2' },
+    });
+    expect(gh.statuses.map((s) => [s.deployment_id, s.state, s.description])).toEqual([
+      [1001, 'in_progress', 'Deploying hello-v2 at 0% under tag latest'],
+      [1001, 'in_progress', '10% of traffic (step 1 of 3)'],
+      [1001, 'in_progress', '50% of traffic (step 2 of 3)'],
+      [1001, 'success', 'Promoted hello-v2: 100% of traffic'],
+      [1002, 'in_progress', 'Deploying hello-v3 at 0% under tag latest'],
+      [1002, 'in_progress', '10% of traffic (step 1 of 3)'],
+      [1002, 'in_progress', '50% of traffic (step 2 of 3)'],
+      [1002, 'success', 'Promoted hello-v3: 100% of traffic'],
+      [1001, 'inactive', 'Replaced by hello-v3'],
+    ]);
+    const success = gh.statuses.find((s) => s.state === 'success')!;
+    expect(success.environment_url).toMatch(/^http:\/\/hello\.default\./);
+    expect(success.log_url).toBe(`https://github.com/${repo()}/actions/runs/1001`);
+    expect(success.auto_inactive).toBe(false);
+  }, 120_000);
+
+  it('marks a rolled-back deployment failed', async () => {
+    const r = await run(
+      {
+        environment: 'production',
+        image: 'ghcr.io/example/hello:v2',
+        'revision-name': 'hello-v2',
+        steps: '10,50',
+        interval: '5s',
+        'probe-rps': '40',
+        env: 'EMULATOR_ERROR_RATE=0.5\nEMULATOR_ERROR_STATUS=503',
+      },
+      { name: 'push', payload: pushPayload(PUSH_SHA) },
+    );
+    expect(r.code).toBe(1);
+    expect(gh.statuses.map((s) => s.state)).toEqual(['in_progress', 'in_progress', 'failure']);
+    expect(gh.statuses.at(-1)!.description).toMatch(/^Rolled back: 10% step failed/);
+    expect(warningLines(r.stdout)).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,265 @@
+// A local fake of the GitHub REST endpoints the action calls, over real HTTP: the action reaches it through
+// GITHUB_API_URL. It answers with the shapes api.github.com uses, checks the token, and records every request.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exampleRepo } from './events.ts';
+
+export type Role = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface FakeGitHub {
+  /** What GITHUB_API_URL is set to. */
+  url: string;
+  token: string;
+  owner: string;
+  repo: string;
+  requests: RecordedRequest[];
+  roles: Map<string, Role>;
+  pulls: Map<
+    number,
+    { headSha: string; headRef?: string; headRepo?: string; fork?: boolean; state?: 'open' | 'closed' }
+  >;
+  commits: Map<string, { committerDate: string; authorDate?: string }>;
+  comments: { id: number; issue_number: number; body: string; html_url: string }[];
+  reactions: { comment_id: number; content: string }[];
+  deployments: {
+    id: number;
+    ref: string;
+    sha: string;
+    environment: string;
+    description?: string;
+    payload?: unknown;
+    transient_environment?: boolean;
+    production_environment?: boolean;
+    auto_merge?: boolean;
+    required_contexts?: string[];
+  }[];
+  statuses: {
+    id: number;
+    deployment_id: number;
+    state: string;
+    environment_url?: string;
+    log_url?: string;
+    description?: string;
+    auto_inactive?: boolean;
+  }[];
+  /** Requests other than GET, as 'POST /repos/o/r/...'. */
+  writes(): string[];
+  /** The next n requests matching method and path fail with status. */
+  failNext(method: string, path: RegExp, status: number, n?: number): void;
+  close(): Promise<void>;
+}
+
+const LEGACY: Record<Role, string> = {
+  admin: 'admin',
+  maintain: 'write',
+  write: 'write',
+  triage: 'read',
+  read: 'read',
+  none: 'none',
+};
+const REACTIONS = ['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'];
+const STATES = ['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'];
+
+export async function startFakeGitHub(opts: { token?: string } = {}): Promise<FakeGitHub> {
+  const { owner, repo } = exampleRepo();
+  const token = opts.token ?? 'ghs_fake_token';
+  const failures: { method: string; path: RegExp; status: number; n: number }[] = [];
+  let nextId = 1;
+  let nextDeployment = 1001;
+
+  const fake: Omit<FakeGitHub, 'url' | 'close'> = {
+    token,
+    owner,
+    repo,
+    requests: [],
+    roles: new Map(),
+    pulls: new Map(),
+    commits: new Map(),
+    comments: [],
+    reactions: [],
+    deployments: [],
+    statuses: [],
+    writes: () => fake.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`),
+    failNext: (method, path, status, n = 1) => failures.push({ method, path, status, n }),
+  };
+
+  const handle = (req: IncomingMessage, body: unknown, url: URL): [number, unknown] => {
+    const auth = req.headers.authorization ?? '';
+    if (auth !== `token ${token}` && auth !== `Bearer ${token}`) return [401, { message: 'Bad credentials' }];
+    const failure = failures.find((f) => f.n > 0 && f.method === req.method && f.path.test(url.pathname));
+    if (failure) {
+      failure.n--;
+      return [failure.status, { message: `injected ${failure.status}` }];
+    }
+    const prefix = `/repos/${owner}/${repo}/`;
+    if (!url.pathname.startsWith(prefix)) return [404, notFound];
+    const route = `${req.method} ${url.pathname.slice(prefix.length)}`;
+    const b = (body ?? {}) as Record<string, unknown>;
+    let m: RegExpExecArray | null;
+
+    if ((m = /^GET collaborators\/([^/]+)\/permission$/.exec(route))) {
+      const login = decodeURIComponent(m[1]!);
+      const role = fake.roles.get(login);
+      if (!role) return [404, notFound];
+      return [200, { permission: LEGACY[role], role_name: role, user: { login } }];
+    }
+    if ((m = /^POST issues\/comments\/(\d+)\/reactions$/.exec(route))) {
+      if (!REACTIONS.includes(String(b.content))) return [422, { message: 'Validation Failed' }];
+      const reaction = { comment_id: Number(m[1]), content: String(b.content) };
+      fake.reactions.push(reaction);
+      return [201, { id: nextId++, content: reaction.content, user: { login: 'github-actions[bot]' } }];
+    }
+    if ((m = /^POST issues\/(\d+)\/comments$/.exec(route))) {
+      if (typeof b.body !== 'string' || b.body === '') return [422, { message: 'Validation Failed' }];
+      const id = nextId++;
+      const issue = Number(m[1]);
+      const c = {
+        id,
+        issue_number: issue,
+        body: b.body,
+        html_url: `https://github.com/${owner}/${repo}/pull/${issue}#issuecomment-${id}`,
+      };
+      fake.comments.push(c);
+      return [
+        201,
+        { id, body: c.body, html_url: c.html_url, user: { login: 'github-actions[bot]', type: 'Bot' } },
+      ];
+    }
+    if ((m = /^PATCH issues\/comments\/(\d+)$/.exec(route))) {
+      const c = fake.comments.find((x) => x.id === Number(m![1]));
+      if (!c) return [404, notFound];
+      c.body = String(b.body);
+      return [200, { id: c.id, body: c.body, html_url: c.html_url }];
+    }
+    if ((m = /^GET pulls\/(\d+)$/.exec(route))) {
+      const n = Number(m[1]);
+      const p = fake.pulls.get(n);
+      if (!p) return [404, notFound];
+      return [
+        200,
+        {
+          number: n,
+          state: p.state ?? 'open',
+          head: {
+            sha: p.headSha,
+            ref: p.headRef ?? 'feature',
+            repo: { full_name: p.headRepo ?? `${owner}/${repo}`, fork: p.fork ?? false },
+          },
+          base: { ref: 'main', repo: { full_name: `${owner}/${repo}` } },
+        },
+      ];
+    }
+    if ((m = /^GET commits\/([^/]+)$/.exec(route))) {
+      const sha = m[1]!;
+      const c = fake.commits.get(sha);
+      if (!c) return [422, { message: `No commit found for SHA: ${sha}` }];
+      return [
+        200,
+        {
+          sha,
+          commit: { author: { date: c.authorDate ?? c.committerDate }, committer: { date: c.committerDate } },
+        },
+      ];
+    }
+    if (route === 'POST deployments') {
+      if (typeof b.ref !== 'string' || b.ref === '') return [422, { message: 'Validation Failed: ref' }];
+      const ref = b.ref;
+      const d = {
+        id: nextDeployment++,
+        ref,
+        sha: /^[0-9a-f]{40}$/.test(ref) ? ref : 'f'.repeat(40),
+        environment: typeof b.environment === 'string' ? b.environment : 'production',
+        description: b.description as string | undefined,
+        payload: b.payload,
+        transient_environment: b.transient_environment as boolean | undefined,
+        production_environment: b.production_environment as boolean | undefined,
+        auto_merge: b.auto_merge as boolean | undefined,
+        required_contexts: b.required_contexts as string[] | undefined,
+      };
+      fake.deployments.push(d);
+      return [201, { ...d, url: `${url.origin}${prefix}deployments/${d.id}` }];
+    }
+    if (route === 'GET deployments') {
+      const q = Object.fromEntries(url.searchParams);
+      const list = fake.deployments
+        .filter(
+          (d) =>
+            (!q.environment || d.environment === q.environment) &&
+            (!q.sha || d.sha === q.sha) &&
+            (!q.ref || d.ref === q.ref),
+        )
+        .reverse();
+      return [200, list];
+    }
+    if ((m = /^POST deployments\/(\d+)\/statuses$/.exec(route))) {
+      const id = Number(m[1]);
+      if (!fake.deployments.some((d) => d.id === id)) return [404, notFound];
+      if (!STATES.includes(String(b.state))) return [422, { message: 'Validation Failed: state' }];
+      const s = {
+        id: nextId++,
+        deployment_id: id,
+        state: String(b.state),
+        environment_url: b.environment_url as string | undefined,
+        log_url: b.log_url as string | undefined,
+        description: b.description as string | undefined,
+        auto_inactive: b.auto_inactive as boolean | undefined,
+      };
+      fake.statuses.push(s);
+      return [201, s];
+    }
+    if ((m = /^GET deployments\/(\d+)\/statuses$/.exec(route))) {
+      const id = Number(m[1]);
+      return [200, fake.statuses.filter((s) => s.deployment_id === id).reverse()];
+    }
+    return [404, notFound];
+  };
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = text;
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers))
+        headers[k] = Array.isArray(v) ? v.join(', ') : (v ?? '');
+      fake.requests.push({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers,
+        body,
+      });
+      const [status, out] = handle(req, body, url);
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(out));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...fake,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const notFound = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' };

@@ -23,7 +23,12 @@ const actionSteps = (file: string): Step[] => {
 };
 
 /** `${{ ... }}` expressions stand for values the runner fills in: plausible ones for each input. */
-const SAMPLE: Record<string, string> = { command: 'rollback', 'revision-name': '', kubeconfig: '' };
+const SAMPLE: Record<string, string> = {
+  command: 'rollback',
+  'revision-name': '',
+  kubeconfig: '',
+  percent: '',
+};
 const filled = (input: string, v: unknown) =>
   String(v).replace(/\$\{\{[^}]*\}\}/g, (e) =>
     input in SAMPLE ? SAMPLE[input]! : /url|gateway/i.test(e) ? 'http://example.com' : 'x1',
@@ -37,7 +42,7 @@ describe.each(workflows)('examples/%s', (file) => {
       const given = Object.fromEntries(Object.entries(step.with ?? {}).map(([k, v]) => [k, filled(k, v)]));
       for (const k of Object.keys(given)) expect(Object.keys(declared.inputs)).toContain(k);
       const get = (name: string) => given[name] ?? declared.inputs[name]?.default ?? '';
-      expect(() => parseInputs(get, { sha: 'abcdef1234567' })).not.toThrow();
+      expect(() => parseInputs(get, { sha: 'abcdef1234567890abcdef1234567890abcdef12' })).not.toThrow();
     }
   });
 });

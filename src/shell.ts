@@ -286,10 +286,10 @@ export class Shell {
   }
 
   /** Carries a rollout on from `first`; a failure on the way puts traffic back on the stable revision. */
-  private async drive(first: Next): Promise<void> {
+  private async drive(first: Next, held?: RolloutState): Promise<void> {
     this.rollout = first.state;
     try {
-      await this.stepThrough(first);
+      await this.stepThrough(first, held);
     } catch (e) {
       if (this.report.status) throw e;
       if (e instanceof ConcurrentChange) throw await this.stopped(e);
@@ -422,11 +422,11 @@ export class Shell {
     }
   }
 
-  private async stepThrough(first: Next): Promise<void> {
+  private async stepThrough(first: Next, heldBefore?: RolloutState): Promise<void> {
     let next = first;
     let state: RolloutState;
     /** The state of the step last held: where a promotion that is not confirmed stays. */
-    let held: RolloutState | undefined;
+    let held: RolloutState | undefined = heldBefore;
     /** Whether the confirm-promotion webhooks (if any) have said yes. */
     let confirmed = false;
     for (;;) {
@@ -720,9 +720,12 @@ export class Shell {
       };
     if (confirmed.kind === 'holding') {
       const message =
-        `Holding ${held.candidate} at ${held.percent}%: promotion was not confirmed within ` +
-        `${formatDuration(this.inputs.timeoutMs)} (${confirmed.detail}). Run again to ask again, or use ` +
-        `command: promote or command: rollback.`;
+        (held.progression ?? 'inline') === 'scheduled'
+          ? `Holding ${held.candidate} at ${held.percent}%: promotion is not confirmed yet ` +
+            `(${confirmed.detail}); the next scheduled run asks again.`
+          : `Holding ${held.candidate} at ${held.percent}%: promotion was not confirmed within ` +
+            `${formatDuration(this.inputs.timeoutMs)} (${confirmed.detail}). Run again to ask again, or use ` +
+            `command: promote or command: rollback.`;
       core.warning(message);
       this.done('progressing', message, this.service!, held);
       return { kind: 'holding' };
@@ -741,10 +744,13 @@ export class Shell {
   > {
     if (!this.inputs.webhooks.some((h) => h.type === 'confirm-promotion')) return { kind: 'confirmed' };
     const { inputs } = this;
+    // A scheduled rollout asks once per run: the next scheduled run asks again, with no job waiting meanwhile.
+    const waitMs = (state.progression ?? 'inline') === 'scheduled' ? 0 : inputs.timeoutMs;
     core.startGroup(
-      `Confirm promotion of ${state.candidate} (waiting up to ${formatDuration(inputs.timeoutMs)})`,
+      `Confirm promotion of ${state.candidate}` +
+        (waitMs ? ` (waiting up to ${formatDuration(waitMs)})` : ''),
     );
-    const deadline = this.now() + inputs.timeoutMs;
+    const deadline = this.now() + waitMs;
     try {
       for (;;) {
         const refused = (await this.callHooks('confirm-promotion', state)).filter((r) => !r.ok);
@@ -1042,7 +1048,8 @@ export class Shell {
       return this.done('progressing', message, svc, current);
     }
     if (inputs.dryRun) return this.dryRun(svc, patchFor(svc, next.state), next.state);
-    return this.drive(next);
+    // The step just checked is where a promotion that is not confirmed yet stays.
+    return this.drive(next, current.step >= 0 ? current : undefined);
   }
 
   private async rollbackCommand(svc: Service): Promise<void> {

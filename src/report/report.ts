@@ -216,6 +216,8 @@ export function markdownSummary(report: RunReport): string {
   return lines.join('\n');
 }
 
+export const COMMENT_LIMIT = 60_000;
+
 /** The reply to a comment command: each Service's summary, under what was asked and by whom. */
 export function commentBody(
   reports: RunReport[],
@@ -227,7 +229,11 @@ export function commentBody(
   ];
   if (!reports.length) lines.push('No Service to act on.', '');
   for (const r of reports) lines.push(markdownSummary(r).replace(/^## /, '### '));
-  return lines.join('\n');
+  const body = lines.join('\n');
+  // GitHub refuses comments over 65,536 characters: the log has the rest.
+  if (body.length <= COMMENT_LIMIT) return body;
+  const more = `\n\n… cut at ${COMMENT_LIMIT} characters: the workflow run's log and summary have it all.`;
+  return body.slice(0, COMMENT_LIMIT - more.length) + more;
 }
 
 const SEVERITY: Status[] = [

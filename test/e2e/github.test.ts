@@ -2,6 +2,8 @@
 // (GITHUB_API_URL), with event payloads from @octokit/webhooks-examples: comment commands, refusals, scheduled
 // progression with an injected clock, racing runs, Deployments. No token or kubeconfig secret may show anywhere.
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixture, type Fixture } from './fixture.ts';
 import type { ActionResult, RunActionOptions } from './runner.ts';
@@ -366,6 +368,41 @@ describe('scheduled progression', () => {
     expect(r.stdout).toContain('hello: nothing to do: the rollout of hello-v2 is paused (by @Codertocat at ');
     expect(f.writes()).toEqual([]);
     expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-v2': 10 });
+  }, 120_000);
+
+  it('asks confirm-promotion once per scheduled run, holding until it says yes', async () => {
+    let answer = 403;
+    const asked: string[] = [];
+    const hook = createServer((req, res) => {
+      req.resume();
+      asked.push(req.url ?? '');
+      res.writeHead(answer).end(answer === 200 ? 'ok' : 'release freeze');
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const webhooks = JSON.stringify([
+      {
+        name: 'release-manager',
+        type: 'confirm-promotion',
+        url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/confirm`,
+      },
+    ]);
+    try {
+      await run({ ...scheduled, steps: '10,100' }, push(), { now: at(0) });
+      const held = await advance(11, { webhooks });
+      expect(held.code, held.stdout).toBe(0);
+      expect(held.outputs.status).toBe('progressing');
+      expect(warningLines(held.stdout).join('\n')).toMatch(
+        /Holding hello-v2 at 10%: promotion is not confirmed yet \(release-manager: .*403.*\); the next scheduled run asks again\./,
+      );
+      expect(asked).toHaveLength(1);
+      expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-v2': 10 });
+      answer = 200;
+      const promoted = await advance(21, { webhooks });
+      expect(promoted.outputs.status).toBe('promoted');
+      expect(await f.percents()).toEqual({ 'hello-v2': 100 });
+    } finally {
+      await new Promise<void>((r) => hook.close(() => r()));
+    }
   }, 120_000);
 
   it('rolls back a failing step', async () => {

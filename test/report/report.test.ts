@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Histogram } from '../../src/health/histogram.ts';
 import {
+  COMMENT_LIMIT,
   commentBody,
   logStatus,
   logTable,
@@ -139,5 +140,14 @@ describe('one renderer for the log, the job summary and a comment reply', () => 
     expect(worstStatus([b, a])).toBe('rolled-back');
     expect(worstStatus([b, { ...b, status: 'paused' }])).toBe('paused');
     expect(worstStatus([])).toBe('unchanged');
+  });
+});
+
+describe('comment length', () => {
+  it('cuts a reply that GitHub would refuse, saying where the rest is', () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ ...report(), service: `svc-${i}` }));
+    const body = commentBody(many, { command: '/canary status', actor: '@a' });
+    expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT);
+    expect(body).toMatch(/… cut at 60000 characters: the workflow run's log and summary have it all\.$/);
   });
 });

@@ -271,7 +271,8 @@ export async function run(opts: RunOptions = {}): Promise<void> {
   core.info(
     `API requests: ${client.requests} to Kubernetes${github ? `, ${github.requests} to GitHub` : ''}`,
   );
-  if (reports.length > 1 || reports.length === 0) core.setOutput('status', worstStatus(reports));
+  // Over several Services the most severe status; with none (advance found nothing) `unchanged`.
+  if (reports.length === 0 || reports.some((r) => r.status)) core.setOutput('status', worstStatus(reports));
   if (conversation) {
     const ok = failures.length === 0;
     const url = await conversation.reply(commentBody(reports, { command: commandLine!, actor, runUrl }));

@@ -784,12 +784,29 @@ export class Shell {
    */
   private async write(next: Next): Promise<{ service: Service; patch: ServicePatch }> {
     const expected = this.service?.metadata.annotations?.[STATE_ANNOTATION];
+    let state = next.state;
     const written = await this.client.update(
       this.inputs.service,
       (fresh) => {
         const found = fresh.metadata.annotations?.[STATE_ANNOTATION];
+        state = next.state;
         if (found !== expected) {
           const other = decodeState(found).state;
+          const same =
+            other !== undefined &&
+            isActive(other) &&
+            other.candidate === next.state.candidate &&
+            other.startedAt === next.state.startedAt;
+          if (next.kind === 'rollback' && same) {
+            // A failed verdict wins over a pause or a step that another run took meanwhile: roll back from there.
+            state = rollback(other, next.reason, this.date()).state;
+            core.warning(
+              `Another run changed this rollout meanwhile (now ${other.phase} at ${other.percent}%` +
+                `${other.paused ? `, paused by ${other.paused.by}` : ''}); it is rolled back all the same: ${next.reason}`,
+            );
+            const patch = patchFor(fresh, state);
+            return { patch, result: patch };
+          }
           throw new ConcurrentChange(
             'another run changed this rollout meanwhile' +
               (other ? ` (it is now ${other.phase} of ${other.candidate} at ${other.percent}%)` : '') +
@@ -804,8 +821,8 @@ export class Shell {
     );
     const before = decodeState(expected).state?.phase;
     this.service = written.service;
-    this.mark(next.state.percent);
-    await this.opts.deployments?.follow(next.state, written.service, before);
+    this.mark(state.percent);
+    await this.opts.deployments?.follow(state, written.service, before);
     return { service: written.service, patch: written.result };
   }
 

@@ -352,6 +352,15 @@ describe('scheduled progression', () => {
     const [a, b] = await Promise.all([advance(11), advance(11)]);
     expect(a.code, a.stdout).toBe(0);
     expect(b.code, b.stdout).toBe(0);
+    // One took the step; the other either lost the write (it read the same state) or, started late, found the
+    // new step's dwell just begun.
+    const lost = [a, b].filter((r) =>
+      warningLines(r.stdout).some((l) => l.includes('another run changed this rollout meanwhile')),
+    );
+    const late = [a, b].filter((r) =>
+      r.stdout.includes('hello-v2 is healthy at 50%; the next step is due at'),
+    );
+    expect(lost.length + late.length, a.stdout + b.stdout).toBe(1);
     expect(await f.percents()).toEqual({ 'hello-00001': 50, 'hello-v2': 50 });
     const steps = (await f.state())!.history.filter((h) => h.action === 'step').map((h) => h.detail);
     expect(steps).toEqual(['10%', '50%']);
@@ -415,6 +424,79 @@ describe('scheduled progression', () => {
     expect(r.outputs.status).toBe('rolled-back');
     expect(errorLines(r.stdout).join('\n')).toMatch(/Rolled back hello-v2: 10% step failed/);
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+  }, 120_000);
+});
+
+describe('a pause while an inline run holds a step', () => {
+  const routedAt10 = () =>
+    new Promise<void>((resolve) => {
+      const off = f.h.emulator.store.subscribe((e) => {
+        const t = (e.object.status?.traffic ?? []) as { revisionName?: string; percent?: number }[];
+        if (e.plural === 'services' && t.some((x) => x.revisionName === 'hello-v2' && x.percent === 10)) {
+          off();
+          resolve();
+        }
+      });
+    });
+
+  it('stops a healthy inline run at its next step, leaving traffic where the pause holds it', async () => {
+    const routed = routedAt10();
+    const inline = run(
+      { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', steps: '10,50', interval: '3s' },
+      { name: 'push', payload: pushPayload(PUSH_SHA) },
+    );
+    await routed;
+    const paused = await comment('/canary pause');
+    expect(paused.outputs.status, paused.stdout).toBe('paused');
+    const r = await inline;
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('paused');
+    expect(warningLines(r.stdout).join('\n')).toMatch(
+      /hello: Stopped: another run changed this rollout meanwhile \(it is now stepping of hello-v2 at 10%\), so this run stops without writing over it\. Traffic is on hello-00001 90%, hello-v2 10%\./,
+    );
+    expect(f.maxPercent.get('hello-v2')).toBe(10);
+    expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-v2': 10 });
+  }, 120_000);
+
+  it('a failed check still rolls back after a pause landed', async () => {
+    let rollbackAnswer = 404;
+    const hook = createServer((req, res) => {
+      req.resume();
+      res.writeHead(rollbackAnswer).end();
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const webhooks = JSON.stringify([
+      { name: 'pager', type: 'rollback', url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/` },
+    ]);
+    try {
+      const routed = routedAt10();
+      const inline = run(
+        {
+          image: 'ghcr.io/example/hello:v2',
+          'revision-name': 'hello-v2',
+          steps: '10,50',
+          interval: '30s',
+          'check-every': '1s',
+          webhooks,
+        },
+        { name: 'push', payload: pushPayload(PUSH_SHA) },
+      );
+      await routed;
+      const paused = await comment('/canary pause');
+      expect(paused.outputs.status, paused.stdout).toBe('paused');
+      // The pager now says roll back: the inline run's next check fails, and its rollback wins over the pause.
+      rollbackAnswer = 200;
+      const r = await inline;
+      expect(r.code).toBe(1);
+      expect(r.outputs.status).toBe('rolled-back');
+      expect(warningLines(r.stdout).join('\n')).toContain(
+        'Another run changed this rollout meanwhile (now stepping at 10%, paused by @Codertocat); it is rolled back all the same',
+      );
+      expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+      expect((await f.state())?.phase).toBe('rolled-back');
+    } finally {
+      await new Promise<void>((r) => hook.close(() => r()));
+    }
   }, 120_000);
 });
 

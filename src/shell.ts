@@ -257,19 +257,25 @@ export class Shell {
     try {
       await this.runRollout(current);
     } catch (e) {
-      // A run that ended in a reported state (rolled back by a verdict) says so itself. Anything else mid-rollout
-      // (cancellation, a route that never confirmed a step, an API failure) first puts traffic back on the stable
-      // revision.
-      if (this.report.status) throw e;
-      if (e instanceof ConcurrentChange) throw await this.stopped(e);
-      const reason =
-        e instanceof AbortedError
-          ? 'the run was cancelled'
-          : e instanceof RolloutFailed
-            ? e.message
-            : `unexpected error: ${(e as Error).message}`;
-      await this.emergencyRollback(reason);
+      await this.failedMidRollout(e);
     }
+  }
+
+  /**
+   * A run that ended in a reported state (rolled back by a verdict) says so itself; another run's change to the
+   * rollout stands. Anything else mid-rollout (cancellation, a route that never confirmed a step, an API failure)
+   * first puts traffic back on the stable revision.
+   */
+  private async failedMidRollout(e: unknown): Promise<never> {
+    if (this.report.status) throw e;
+    if (e instanceof ConcurrentChange) throw await this.stopped(e);
+    const reason =
+      e instanceof AbortedError
+        ? 'the run was cancelled'
+        : e instanceof RolloutFailed
+          ? e.message
+          : `unexpected error: ${(e as Error).message}`;
+    return this.emergencyRollback(reason);
   }
 
   /** Another run changed the rollout: say where traffic is now, and whether this rollout goes on. */
@@ -291,15 +297,7 @@ export class Shell {
     try {
       await this.stepThrough(first, held);
     } catch (e) {
-      if (this.report.status) throw e;
-      if (e instanceof ConcurrentChange) throw await this.stopped(e);
-      const reason =
-        e instanceof AbortedError
-          ? 'the run was cancelled'
-          : e instanceof RolloutFailed
-            ? e.message
-            : `unexpected error: ${(e as Error).message}`;
-      await this.emergencyRollback(reason);
+      await this.failedMidRollout(e);
     } finally {
       this.stopProbes();
     }

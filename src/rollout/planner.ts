@@ -388,6 +388,12 @@ export function pauseRollout(state: RolloutState | undefined, service: string, b
   };
 }
 
+/** The state without its pause, driven from now on as `progression` says. */
+function unpaused(s: RolloutState, progression: RolloutState['progression']): RolloutState {
+  const { paused: _p, ...base } = s;
+  return { ...base, ...(progression ? { progression } : {}) };
+}
+
 /** Resume: the current step's dwell starts again from now (a preview's first step begins). */
 export function resumeRollout(
   state: RolloutState | undefined,
@@ -398,8 +404,7 @@ export function resumeRollout(
 ): RolloutState {
   const s = requireActive(state, service, 'resume');
   if (!s.paused) throw new PlanError(`the rollout of ${s.candidate} is not paused`);
-  const { paused: _p, ...base } = s;
-  const rest = { ...base, ...(progression ? { progression } : {}) };
+  const rest = unpaused(s, progression);
   return record({ ...rest, stepStartedAt: now.toISOString() }, { action: 'resume', detail: `by ${by}` }, now);
 }
 
@@ -418,8 +423,7 @@ export function promoteTo(
   progression = state?.progression,
 ): Next {
   const s = requireActive(state, service, 'promote');
-  const { paused: _p, ...base } = s;
-  const rest = { ...base, ...(progression ? { progression } : {}) };
+  const rest = unpaused(s, progression);
   if (percent === 100) return promote(rest, now, `promoted by ${by}`);
   if (percent <= s.percent) {
     throw new PlanError(

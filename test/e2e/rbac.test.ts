@@ -35,13 +35,23 @@ function authorize(method: string, url: string): { group: string; resource: stri
 let f: Fixture;
 afterAll(() => f?.close());
 
-it('every request of deploy, rollback, status and dry-run is allowed by examples/rbac.yaml', async () => {
+it('every request of deploy, rollback, status, dry-run, pause, resume and advance is allowed by examples/rbac.yaml', async () => {
   f = await fixture({ revisionName: 'hello-v1' });
   const runs: Record<string, string>[] = [
     { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', steps: '50' },
     { command: 'rollback', 'revision-name': 'hello-v1' },
     { command: 'status' },
     { image: 'ghcr.io/example/hello:v3', 'revision-name': 'hello-v3', 'dry-run': 'true' },
+    // A scheduled rollout, paused, resumed, and advanced by a run that finds it by its annotation (a list).
+    {
+      image: 'ghcr.io/example/hello:v4',
+      'revision-name': 'hello-v4',
+      progression: 'scheduled',
+      steps: '50:100ms',
+    },
+    { command: 'pause' },
+    { command: 'resume' },
+    { command: 'advance', service: '', 'min-interval': '1s' },
     {
       image: 'ghcr.io/example/hello:v3',
       'revision-name': 'hello-v3',
@@ -62,7 +72,13 @@ it('every request of deploy, rollback, status and dry-run is allowed by examples
     );
     expect(allowed, `${r.method} ${r.url} needs ${a.verb} on ${a.resource}`).toBe(true);
   }
-  // The Role grants nothing the action never uses, but list on services: a watch is authorized as list by some
-  // API servers when it starts without a resourceVersion.
-  expect([...used].sort()).toEqual(['get revisions', 'get services', 'patch services', 'watch services']);
+  // The Role grants nothing the action never uses.
+  expect([...used].sort()).toEqual([
+    'get revisions',
+    'get services',
+    'list services',
+    'patch services',
+    'watch services',
+  ]);
+  expect(await f.percents()).toEqual({ 'hello-v4': 100 });
 });

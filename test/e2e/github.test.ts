@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixture, type Fixture } from './fixture.ts';
+import { service } from '../emulator/helpers.ts';
 import type { ActionResult, RunActionOptions } from './runner.ts';
 import { errorLines, warningLines } from './runner.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/github.ts';
@@ -234,6 +235,37 @@ describe('refusals: nothing is written to the cluster', () => {
     untouched();
   });
 
+  it.each([
+    ['/canary deploy', '/canary deploy'],
+    ['/canary promote', '/canary promote'],
+    ['/canary rollback hello-00001', '/canary rollback hello-00001'],
+    ['/canary pause', '/canary pause'],
+    ['/canary resume', '/canary resume'],
+    ['/canary status', '/canary status'],
+    ['/canary help', '/canary help'],
+    ['/canary   promote 25%   ', '/canary promote 25%'],
+  ])('a read user is refused %j, quoted as the action read it', async (body, quoted) => {
+    const r = await comment(body, { login: 'reader' });
+    expect(r.code).toBe(0);
+    expect(r.outputs.status).toBe('refused');
+    expect(replies()).toEqual([
+      `🚫 @reader, \`${quoted}\` needs write, maintain or admin permission on Codertocat/Hello-World, and yours is read. Nothing was done.`,
+    ]);
+    expect(reactions()).toEqual(['eyes', '-1']);
+    untouched();
+  });
+
+  it('a read user may run commands when permissions includes read', async () => {
+    const r = await comment(
+      '/canary status',
+      { login: 'reader' },
+      { permissions: 'read,write,maintain,admin' },
+    );
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('unchanged');
+    expect(reactions()).toEqual(['eyes', 'rocket']);
+  });
+
   it('a user who is not a collaborator is refused the same way', async () => {
     await comment('/canary rollback', { login: 'stranger' });
     expect(replies()).toEqual([
@@ -412,6 +444,37 @@ describe('scheduled progression', () => {
     } finally {
       await new Promise<void>((r) => hook.close(() => r()));
     }
+  }, 120_000);
+
+  it('advances several Services in one run; one failing does not hold the others up', async () => {
+    await f.h.create(service('world', { image: 'ghcr.io/example/world:v1' }));
+    await f.h.settled('world');
+    await run(scheduled, push(), { now: at(0) });
+    const bad = await run(
+      {
+        ...scheduled,
+        service: 'world',
+        image: 'ghcr.io/example/world:v2',
+        'revision-name': 'world-v2',
+        env: 'EMULATOR_ERROR_RATE=0.5',
+      },
+      push(),
+      { now: at(0) },
+    );
+    expect(bad.code, bad.stdout).toBe(0);
+    const r = await advance(11, { services: 'hello\nworld', 'probe-rps': '40', 'min-interval': '3s' });
+    expect(r.code).toBe(1);
+    expect(r.outputs).toMatchObject({ status: 'rolled-back', command: 'advance' });
+    expect(await f.percents()).toEqual({ 'hello-00001': 50, 'hello-v2': 50 });
+    const world = await f.h.get('services', 'world');
+    expect(
+      world.status.traffic
+        .filter((t: { percent?: number }) => t.percent)
+        .map((t: { revisionName: string }) => t.revisionName),
+    ).toEqual(['world-00001']);
+    expect(r.summary).toContain('`default/hello`');
+    expect(r.summary).toContain('`default/world`');
+    expect(errorLines(r.stdout).join('\n')).toMatch(/Rolled back world-v2: 10% step failed/);
   }, 120_000);
 
   it('rolls back a failing step', async () => {

@@ -221,20 +221,27 @@ export class Shell {
           `A rollout of ${plan.superseded} was in progress: it is superseded and gets no traffic.`,
         );
       // The plan above was made from `svc`; only a Service changed since (a 409) needs planning again.
-      const written = await this.client.update(
-        inputs.service,
-        (fresh) => {
-          if (fresh !== svc) {
-            plan = planDeploy(
-              { service: fresh, state: this.stateOf(fresh), now: this.date(), ...ctx, deployment },
-              inputs,
-            );
-          }
-          if (plan.kind !== 'start') throw new PlanError(`the Service changed while deploying: ${plan.kind}`);
-          return { patch: plan.patch, result: plan.state };
-        },
-        svc,
-      );
+      const written = await this.client
+        .update(
+          inputs.service,
+          (fresh) => {
+            if (fresh !== svc) {
+              plan = planDeploy(
+                { service: fresh, state: this.stateOf(fresh), now: this.date(), ...ctx, deployment },
+                inputs,
+              );
+            }
+            if (plan.kind !== 'start')
+              throw new PlanError(`the Service changed while deploying: ${plan.kind}`);
+            return { patch: plan.patch, result: plan.state };
+          },
+          svc,
+        )
+        .catch(async (e: unknown) => {
+          // Nothing was written: the deployment just created did not happen.
+          if (deployment) await this.opts.deployments?.abandon(deployment, (e as Error).message);
+          throw e;
+        });
       current = written.result;
       this.service = written.service;
       if (plan.superseded && state) await this.opts.deployments?.superseded(state, inputs.revisionName);

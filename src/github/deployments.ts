@@ -119,6 +119,11 @@ export class Deployments {
       await this.post(d.replaces, { state: 'inactive', description: `Replaced by ${state.candidate}` });
   }
 
+  /** A deployment whose rollout was never written (the Service could not be patched). */
+  async abandon(d: NonNullable<RolloutState['deployment']>, why: string): Promise<void> {
+    await this.post(d.id, { state: 'error', description: `Not deployed: ${why}` });
+  }
+
   /** A rollout that another deploy replaced before it finished. */
   async superseded(old: RolloutState, by: string): Promise<void> {
     const d = old.deployment;

@@ -165,6 +165,13 @@ export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPl
     throw nameTaken(inputs.revisionName);
   }
   if (active && active.candidate === inputs.revisionName) return { kind: 'resume', state: active };
+  // A preview never replaces a rollout that has (or is about to have) user traffic; another preview it may.
+  if (active && obs.pr !== undefined && active.paused?.reason !== 'preview') {
+    throw new PlanError(
+      `a rollout of ${active.candidate} is in progress (${active.phase} at ${active.percent}%): a preview ` +
+        'would take its place. Promote or roll it back first',
+    );
+  }
 
   const baseline = active ? active.baseline : findBaseline(service, inputs.acceptSplit);
   const stable = baseline[0]!.revisionName;

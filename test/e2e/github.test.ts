@@ -198,6 +198,24 @@ describe('comment commands by a maintainer', () => {
     expect(replies().at(-1)).toContain('### ↩️ Rolled back: `default/hello`');
   });
 
+  it('/canary deploy while a rollout has traffic fails, says why, and changes nothing', async () => {
+    await run(
+      { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', progression: 'scheduled' },
+      { name: 'push', payload: pushPayload(PUSH_SHA) },
+    );
+    expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-v2': 10 });
+    const before = (await f.svc()).metadata.resourceVersion;
+    const r = await comment('/canary deploy', {}, { image: 'ghcr.io/example/hello:{{ sha }}' });
+    expect(r.code).toBe(1);
+    expect(errorLines(r.stdout).join('\n')).toContain(
+      'a rollout of hello-v2 is in progress (stepping at 10%): a preview would take its place. Promote or roll it back first',
+    );
+    expect(replies().at(-1)).toContain('## ❌ Failed: `default/hello`'.replace('## ', '### '));
+    expect(replies().at(-1)).toContain('a preview would take its place');
+    expect(reactions()).toEqual(['eyes', '-1']);
+    expect((await f.svc()).metadata.resourceVersion).toBe(before);
+  });
+
   it('/canary help replies with the commands and touches nothing', async () => {
     const r = await comment('/canary help');
     expect(r.code).toBe(0);
@@ -605,6 +623,21 @@ describe('GitHub Deployments', () => {
     expect(success.log_url).toBe(`https://github.com/${repo()}/actions/runs/1001`);
     expect(success.auto_inactive).toBe(false);
   }, 120_000);
+
+  it('marks a deployment whose template could not be written as an error', async () => {
+    f.h.emulator.faults.set({
+      api: [{ method: 'PATCH', path: '/services/', action: 'status', status: 403, times: 1 }],
+    });
+    const r = await run(
+      { environment: 'production', image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2' },
+      { name: 'push', payload: pushPayload(PUSH_SHA) },
+    );
+    expect(r.code).toBe(1);
+    expect(gh.deployments).toHaveLength(1);
+    expect(gh.statuses.map((s) => s.state)).toEqual(['error']);
+    expect(gh.statuses[0]!.description).toMatch(/^Not deployed: /);
+    expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+  });
 
   it('marks a rolled-back deployment failed', async () => {
     const r = await run(

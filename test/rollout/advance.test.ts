@@ -253,3 +253,43 @@ describe('preview, pause, resume and promote', () => {
     });
   });
 });
+
+describe('previews and rollouts in progress', () => {
+  const planPreview = (state: RolloutState, revisionName = 'hello-pr7') =>
+    planDeploy(
+      { service, state, now: at(100), pr: 7, sha: 'a'.repeat(40) },
+      {
+        service: 'hello',
+        revisionName,
+        tag: 'pr-7',
+        stableTag: 'stable',
+        steps: parseSteps('10,100', 60_000),
+        acceptSplit: false,
+        image: 'app:pr7',
+        env: [],
+        progression: 'inline',
+      },
+    );
+
+  it('refuses a preview while a rollout with traffic is in progress', () => {
+    expect(() => planPreview(atFirstStep())).toThrow(
+      'a rollout of hello-v2 is in progress (stepping at 10%): a preview would take its place. Promote or roll it back first',
+    );
+    expect(() => planPreview(deployed())).toThrow(PlanError);
+  });
+
+  it('lets a preview replace another preview, keeping the baseline', () => {
+    const other = afterPreviewSmoke(deployed(), pass, '@a', at(1)).state;
+    const plan = planPreview(other);
+    expect(plan.kind).toBe('start');
+    if (plan.kind === 'start') {
+      expect(plan.superseded).toBe('hello-v2');
+      expect(plan.state).toMatchObject({
+        candidate: 'hello-pr7',
+        pr: 7,
+        tag: 'pr-7',
+        baseline: other.baseline,
+      });
+    }
+  });
+});

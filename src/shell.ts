@@ -290,12 +290,9 @@ export class Shell {
     const svc = await this.client.getService(this.inputs.service).catch(() => undefined);
     const now = svc ? ` Traffic is on ${describePercents(resolvedPercents(svc))}.` : '';
     const f = e.found;
-    const same = f && f.candidate === this.rollout?.candidate && f.startedAt === this.rollout.startedAt;
-    return new ConcurrentChange(
-      `Stopped: ${e.message}.${now}`,
-      f,
-      Boolean((same && isActive(f)) || (f?.phase === 'promoted' && same)),
-    );
+    const same =
+      f !== undefined && f.candidate === this.rollout?.candidate && f.startedAt === this.rollout.startedAt;
+    return new ConcurrentChange(`Stopped: ${e.message}.${now}`, f, same && f.phase !== 'rolled-back');
   }
 
   /** Carries a rollout on from `first`; a failure on the way puts traffic back on the stable revision. */
@@ -1030,7 +1027,6 @@ export class Shell {
       if (inputs.dryRun) return this.dryRun(svc, patchFor(svc, next.state), next.state);
       return this.drive(next);
     }
-    const step = current.steps[current.step];
     core.startGroup(
       `Check ${current.candidate} at ${current.percent}%` +
         (plan.due
@@ -1054,7 +1050,7 @@ export class Shell {
           current,
           current.percent,
           this.now() + inputs.minIntervalMs,
-          `check ${step ? `${step.percent}%` : ''}`.trim(),
+          `check ${current.percent}%`,
         );
       } finally {
         this.stopProbes();
@@ -1066,7 +1062,6 @@ export class Shell {
       const message =
         `${current.candidate} is healthy at ${current.percent}%; the next step is due at ` +
         `${new Date(plan.dueAt).toISOString()}.`;
-      core.info(message);
       return this.done('progressing', message, svc, current);
     }
     if (inputs.dryRun) return this.dryRun(svc, patchFor(svc, next.state), next.state);

@@ -35,7 +35,9 @@ export function parseComment(body: string, prefix: string): ParsedComment {
     return { kind: 'none' };
   const words = line.slice(prefix.length).trim().split(/\s+/).filter(Boolean);
   const [name = 'help', ...args] = words;
-  const shown = line.length > 80 ? `${line.slice(0, 77)}...` : line;
+  // For the log: bounded, without control characters (a workflow command starts a line with `::`).
+  const plain = [...line].map((c) => (c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127 ? ' ' : c)).join('');
+  const shown = plain.length > 80 ? `${plain.slice(0, 77)}...` : plain;
   if (!(COMMENT_COMMANDS as readonly string[]).includes(name)) {
     return { kind: 'invalid', reason: `\`${clip(name)}\` is not a command`, line: shown };
   }

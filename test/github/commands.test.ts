@@ -57,6 +57,15 @@ describe('parseComment', () => {
     );
   });
 
+  it('keeps control characters and length out of the line it logs', () => {
+    const p = parseComment(`/canary status\r::add-mask::x ${'y'.repeat(100)}`, '/canary');
+    expect(p.kind).toBe('invalid');
+    if (p.kind !== 'none') {
+      expect(p.line).not.toMatch(/[\r\n\t]/);
+      expect(p.line.length).toBeLessThanOrEqual(80);
+    }
+  });
+
   it('reads only the first line: the rest of a comment is never a command', () => {
     expect(parseComment('/canary status\n/canary rollback', '/canary')).toMatchObject({ command: 'status' });
   });

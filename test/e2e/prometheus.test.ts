@@ -43,8 +43,10 @@ describe.skipIf(SKIP)(`analysis with Prometheus${SKIP ? ` (skipped: ${INSTALL_HI
     expect(r.outputs.status).toBe('rolled-back');
     expect(f.maxPercent.get('hello-v2')).toBe(10);
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+    // Knative's buckets around 150 ms are 150, 200 and 250: a 150 ms request plus the gateway's overhead falls in
+    // (150, 200], and on a loaded machine a few reach (200, 250], which histogram_quantile turns into 200-250 ms.
     expect(errorLines(r.stdout).join('\n')).toMatch(
-      /query p99 = (1\d\d|200) ms > max 100 \(1 failed check, failure-threshold 1\)/,
+      /query p99 = (1[5-9]\d|2[0-4]\d|250) ms > max 100 \(1 failed check, failure-threshold 1\)/,
     );
     // The success rate was checked too, and passed.
     expect(r.stdout).toMatch(/✔ query success-rate = 1(\.0+)? ≥ min 0\.99/);

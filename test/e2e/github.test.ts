@@ -523,7 +523,7 @@ describe('a pause while an inline run holds a step', () => {
   it('stops a healthy inline run at its next step, leaving traffic where the pause holds it', async () => {
     const routed = routedAt10();
     const inline = run(
-      { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', steps: '10,50', interval: '3s' },
+      { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', steps: '10,50', interval: '6s' },
       { name: 'push', payload: pushPayload(PUSH_SHA) },
     );
     await routed;

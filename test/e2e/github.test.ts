@@ -343,6 +343,27 @@ describe('refusals: nothing is written to the cluster', () => {
     untouched();
   });
 
+  it('a deploy from a closed pull request is refused', async () => {
+    gh.pulls.set(7, { headSha: PR_SHA, state: 'closed' });
+    await comment('/canary deploy', {}, { image: 'ghcr.io/example/hello:{{ sha }}' });
+    expect(replies()).toEqual([
+      '🚫 @Codertocat, #7 is closed: only an open pull request is deployed. Nothing was done.',
+    ]);
+    untouched();
+  });
+
+  it('a fork is deployed when allow-forks says so', async () => {
+    gh.pulls.set(7, { headSha: PR_SHA, headRepo: 'mallory/Hello-World', fork: true });
+    const r = await comment(
+      '/canary deploy',
+      {},
+      { image: 'ghcr.io/example/hello:{{ sha }}', 'allow-forks': 'true' },
+    );
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('paused');
+    expect((await f.state())?.candidate).toBe('hello-a1b2c3d');
+  });
+
   it('an unknown command gets the help, and nothing runs', async () => {
     const r = await comment('/canary ship-it-now');
     expect(r.outputs.status).toBe('refused');

@@ -52,9 +52,15 @@ export function issueCommentPayload(o: {
   comment.user = { ...comment.user, login, type };
   comment.created_at = o.createdAt ?? comment.created_at;
   comment.updated_at = o.createdAt ?? comment.updated_at;
-  comment.html_url = `https://github.com/${fullName}/pull/${number}#issuecomment-${String(comment.id)}`;
+  const isPr = o.isPr ?? true;
+  // GitHub links a pull request's conversation under /pull/, a plain issue's under /issues/.
+  const page = `https://github.com/${fullName}/${isPr ? 'pull' : 'issues'}/${number}`;
+  comment.html_url = `${page}#issuecomment-${String(comment.id)}`;
+  comment.issue_url = `https://api.github.com/repos/${fullName}/issues/${number}`;
   issue.number = number;
-  if (o.isPr ?? true) {
+  issue.url = comment.issue_url;
+  issue.html_url = page;
+  if (isPr) {
     issue.pull_request = {
       url: `https://api.github.com/repos/${fullName}/pulls/${number}`,
       html_url: `https://github.com/${fullName}/pull/${number}`,

@@ -75,6 +75,8 @@ export async function startFakeGitHub(opts: { token?: string } = {}): Promise<Fa
   const failures: { method: string; path: RegExp; status: number; n: number }[] = [];
   let nextId = 1;
   let nextDeployment = 1001;
+  /** The server's own address, known once it listens. */
+  let base = '';
 
   const fake: Omit<FakeGitHub, 'url' | 'close'> = {
     token,
@@ -138,7 +140,10 @@ export async function startFakeGitHub(opts: { token?: string } = {}): Promise<Fa
       const c = fake.comments.find((x) => x.id === Number(m![1]));
       if (!c) return [404, notFound];
       c.body = String(b.body);
-      return [200, { id: c.id, body: c.body, html_url: c.html_url }];
+      return [
+        200,
+        { id: c.id, body: c.body, html_url: c.html_url, user: { login: 'github-actions[bot]', type: 'Bot' } },
+      ];
     }
     if ((m = /^GET pulls\/(\d+)$/.exec(route))) {
       const n = Number(m[1]);
@@ -186,7 +191,7 @@ export async function startFakeGitHub(opts: { token?: string } = {}): Promise<Fa
         required_contexts: b.required_contexts as string[] | undefined,
       };
       fake.deployments.push(d);
-      return [201, { ...d, url: `${url.origin}${prefix}deployments/${d.id}` }];
+      return [201, { ...d, url: `${base}${prefix}deployments/${d.id}` }];
     }
     if (route === 'GET deployments') {
       const q = Object.fromEntries(url.searchParams);
@@ -251,9 +256,10 @@ export async function startFakeGitHub(opts: { token?: string } = {}): Promise<Fa
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  base = `http://127.0.0.1:${port}`;
   return {
     ...fake,
-    url: `http://127.0.0.1:${port}`,
+    url: base,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

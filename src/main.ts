@@ -63,6 +63,13 @@ function readEvent(): unknown {
   }
 }
 
+/** The outputs of a run that ends before any Service is acted on. */
+function endEarly(status: 'ignored' | 'refused' | 'unchanged', command: string, commentUrl?: string): void {
+  core.setOutput('status', status);
+  core.setOutput('command', command);
+  if (commentUrl !== undefined) core.setOutput('comment-url', commentUrl);
+}
+
 function repository(): { owner: string; repo: string } | undefined {
   const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
   return owner && repo ? { owner, repo } : undefined;
@@ -98,9 +105,7 @@ export async function run(opts: RunOptions = {}): Promise<void> {
   }
   if (d.kind === 'ignore') {
     core.info(`Nothing to do: ${d.reason}.`);
-    core.setOutput('status', 'ignored');
-    core.setOutput('command', '');
-    return;
+    return endEarly('ignored', '');
   }
   const repo = repository();
   const github = gh.token && repo ? new GitHub(gh.token, repo) : undefined;
@@ -111,6 +116,14 @@ export async function run(opts: RunOptions = {}): Promise<void> {
   let preview: { pr: number; sha: string } | undefined;
   let conversation: Conversation | undefined;
   let commandLine: string | undefined;
+  /** A failure before the cluster was touched; a comment command is answered with it. */
+  const refuse = async (message: string): Promise<void> => {
+    if (conversation) {
+      await conversation.reply(`❌ @${conversation.comment.user}, ${message}. Nothing was done.`);
+      await conversation.react('-1');
+    }
+    return failBeforeStart(message);
+  };
   if (d.kind === 'comment') {
     if (!github) {
       return failBeforeStart(
@@ -125,28 +138,19 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     try {
       auth = await conversation.authorize(d.parsed);
     } catch (e) {
-      const message = `Could not check the command: ${(e as Error).message}`;
-      await conversation.reply(`❌ @${d.comment.user}, ${message}. Nothing was done.`);
-      await conversation.react('-1');
-      return failBeforeStart(message);
+      return refuse(`Could not check the command: ${(e as Error).message}`);
     }
     if (!auth.ok) {
       core.info(`Refused: ${auth.reply}`);
       const url = await conversation.reply(auth.reply);
       await conversation.react('-1');
-      core.setOutput('status', 'refused');
-      core.setOutput('command', '');
-      core.setOutput('comment-url', url ?? '');
-      return;
+      return endEarly('refused', '', url ?? '');
     }
     commandLine = canonical(gh.commandPrefix, auth.parsed);
     if (auth.parsed.command === 'help') {
       const url = await conversation.reply(replies.help(gh.commandPrefix));
       await conversation.react('rocket');
-      core.setOutput('status', 'unchanged');
-      core.setOutput('command', 'help');
-      core.setOutput('comment-url', url ?? '');
-      return;
+      return endEarly('unchanged', 'help', url ?? '');
     }
     Object.assign(ctx, {
       command: auth.parsed.command,
@@ -159,19 +163,16 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     }
   } else {
     Object.assign(ctx, { command: d.command, percent: d.percent, revision: d.revision });
-    core.info(
-      `Command: ${d.command} (${d.source === 'input' ? "the 'command' input" : `the ${d.source} event`}).`,
-    );
+    const why =
+      d.source === 'input'
+        ? "the 'command' input"
+        : d.source === 'local'
+          ? 'no event: a local run'
+          : `the ${d.source} event`;
+    core.info(`Command: ${d.command} (${why}).`);
   }
 
   // ---- inputs, per Service -----------------------------------------------------------------------------
-  const refuse = async (message: string): Promise<void> => {
-    if (conversation) {
-      await conversation.reply(`❌ @${conversation.comment.user}, ${message}. Nothing was done.`);
-      await conversation.react('-1');
-    }
-    return failBeforeStart(message);
-  };
   let first: Inputs;
   try {
     first = parseInputs(get, ctx);
@@ -180,10 +181,8 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     return refuse((e as Error).message);
   }
   if (first.command === 'help') {
-    core.setOutput('command', 'help');
     core.info(replies.help(gh.commandPrefix));
-    core.setOutput('status', 'unchanged');
-    return;
+    return endEarly('unchanged', 'help');
   }
   let client: KnativeClient;
   try {

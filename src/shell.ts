@@ -34,6 +34,7 @@ import {
 import {
   decodeState,
   isActive,
+  progressionOf,
   stableAfter,
   STATE_ANNOTATION,
   stableOf,
@@ -119,6 +120,12 @@ export class Shell {
   ) {
     this.signal = opts.signal;
     this.now = opts.now;
+  }
+
+  /** The rollout this run reports on: its candidate, and the stable revision it started from. */
+  private reportOn(state: RolloutState): void {
+    this.report.candidate = state.candidate;
+    this.report.stable = stableOf(state);
   }
 
   private date(): Date {
@@ -257,8 +264,7 @@ export class Shell {
       this.mark(current.percent);
     }
     this.rollout = current;
-    this.report.candidate = current.candidate;
-    this.report.stable = stableOf(current);
+    this.reportOn(current);
     core.endGroup();
 
     try {
@@ -452,7 +458,7 @@ export class Shell {
           );
           await this.apply(next);
           core.info(`Traffic: ${describePercents(resolvedPercents(this.service!))}`);
-          if ((state.progression ?? 'inline') === 'scheduled') {
+          if (progressionOf(state) === 'scheduled') {
             core.endGroup();
             const message =
               `${state.candidate} has ${state.percent}% of traffic (step ${state.step + 1} of ${state.steps.length}); ` +
@@ -722,7 +728,7 @@ export class Shell {
       };
     if (confirmed.kind === 'holding') {
       const message =
-        (held.progression ?? 'inline') === 'scheduled'
+        progressionOf(held) === 'scheduled'
           ? `Holding ${held.candidate} at ${held.percent}%: promotion is not confirmed yet ` +
             `(${confirmed.detail}); the next scheduled run asks again.`
           : `Holding ${held.candidate} at ${held.percent}%: promotion was not confirmed within ` +
@@ -747,7 +753,7 @@ export class Shell {
     if (!this.inputs.webhooks.some((h) => h.type === 'confirm-promotion')) return { kind: 'confirmed' };
     const { inputs } = this;
     // A scheduled rollout asks once per run: the next scheduled run asks again, with no job waiting meanwhile.
-    const waitMs = (state.progression ?? 'inline') === 'scheduled' ? 0 : inputs.timeoutMs;
+    const waitMs = progressionOf(state) === 'scheduled' ? 0 : inputs.timeoutMs;
     core.startGroup(
       `Confirm promotion of ${state.candidate}` +
         (waitMs ? ` (waiting up to ${formatDuration(waitMs)})` : ''),
@@ -878,7 +884,7 @@ export class Shell {
       state !== undefined &&
       state.candidate === this.rollout?.candidate &&
       state.startedAt === this.rollout.startedAt;
-    if (!svc || !state || !ours || (state.phase !== 'stepping' && state.phase !== 'deploying')) {
+    if (!svc || !ours || !isActive(state)) {
       // Nothing of this run's is left in between: it ended, or another run has taken the rollout over.
       const now = svc ? ` Traffic is on ${describePercents(resolvedPercents(svc))}.` : '';
       throw new RolloutFailed(`Stopped: ${reason}.${now}`);
@@ -930,8 +936,7 @@ export class Shell {
       this.inputs.progression,
     );
     const current = state!;
-    this.report.candidate = current.candidate;
-    this.report.stable = stableOf(current);
+    this.reportOn(current);
     if (this.inputs.dryRun) return this.dryRun(svc, patchFor(svc, next.state), next.state);
     const rev = await this.client.getRevision(current.candidate);
     const ready = rev ? condition(rev, 'Ready') : undefined;
@@ -961,8 +966,7 @@ export class Shell {
   private async pauseCommand(svc: Service): Promise<void> {
     const state = this.stateOf(svc);
     const next = pauseRollout(state, svc.metadata.name, this.opts.actor, this.date());
-    this.report.candidate = next.state.candidate;
-    this.report.stable = stableOf(next.state);
+    this.reportOn(next.state);
     if (this.inputs.dryRun) return this.dryRun(svc, patchFor(svc, next.state), next.state);
     this.mark(next.state.percent);
     await this.write(next);
@@ -980,12 +984,11 @@ export class Shell {
       this.date(),
       this.inputs.progression,
     );
-    this.report.candidate = state.candidate;
-    this.report.stable = stableOf(state);
+    this.reportOn(state);
     if (this.inputs.dryRun) return this.dryRun(svc, patchFor(svc, state), state);
     this.mark(state.percent);
     const next = holdCurrent(state, this.date());
-    if ((state.progression ?? 'inline') === 'scheduled' && next.kind !== 'set-step') {
+    if (progressionOf(state) === 'scheduled' && next.kind !== 'set-step') {
       // Scheduled runs take it from here; this run only lifts the pause.
       await this.write({ kind: 'park', state, message: 'resumed' });
       const message =
@@ -1016,7 +1019,7 @@ export class Shell {
     }
     if (plan.kind === 'skip') {
       core.info(`${inputs.service}: nothing to do: ${plan.reason}.`);
-      const status = state?.paused ? 'paused' : state && isActive(state) ? 'progressing' : 'unchanged';
+      const status = state?.paused ? 'paused' : isActive(state) ? 'progressing' : 'unchanged';
       return this.done(status, `Nothing to do: ${plan.reason}.`, svc, state);
     }
     const current = state!;
@@ -1152,8 +1155,7 @@ export class Shell {
     );
     core.info(`Rollout state: ${JSON.stringify({ ...state, history: undefined })}`);
     core.endGroup();
-    this.report.candidate = state.candidate;
-    this.report.stable = stableOf(state);
+    this.reportOn(state);
     this.done(
       'planned',
       `Dry run: nothing was written. Would send traffic as: ${patch.spec.traffic.map((t) => `${t.revisionName ?? 'latest'} ${t.percent}%${t.tag ? ` (${t.tag})` : ''}`).join(', ')}.`,

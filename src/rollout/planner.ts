@@ -7,6 +7,7 @@ import { buildTraffic, describePercents } from './traffic.ts';
 import {
   encodeState,
   isActive,
+  progressionOf,
   record,
   stableOf,
   STATE_ANNOTATION,
@@ -368,7 +369,7 @@ export function describeBaseline(b: BaselineTarget[]): string {
 // ---- Commands on a rollout in progress -------------------------------------------------------------------
 
 function requireActive(state: RolloutState | undefined, service: string, what: string): RolloutState {
-  if (!state || (state.phase !== 'deploying' && state.phase !== 'stepping')) {
+  if (!isActive(state)) {
     throw new PlanError(
       `no rollout in progress on Service "${service}"` +
         (state ? ` (the last one, of ${state.candidate}, ended ${state.phase})` : '') +
@@ -473,9 +474,9 @@ export function planAdvance(
   staleAfterMs: number,
 ): AdvancePlan {
   if (!state) return { kind: 'skip', reason: 'no rollout of this action on it' };
-  if (state.phase !== 'deploying' && state.phase !== 'stepping')
+  if (!isActive(state))
     return { kind: 'skip', reason: `the rollout of ${state.candidate} is ${state.phase}` };
-  if ((state.progression ?? 'inline') !== 'scheduled') {
+  if (progressionOf(state) !== 'scheduled') {
     return {
       kind: 'skip',
       reason: `the rollout of ${state.candidate} is inline: the job that deployed it takes its steps`,

@@ -78,7 +78,10 @@ export function progressionOf(state: RolloutState): 'inline' | 'scheduled' {
   return state.progression ?? 'inline';
 }
 
-export function isActive(state: RolloutState | undefined): state is RolloutState {
+/** A rollout still under way. A type guard that leaves a non-active state its own type in the other branch. */
+export function isActive<S extends RolloutState>(
+  state: S | undefined,
+): state is S & { phase: 'deploying' | 'stepping' } {
   return state !== undefined && (state.phase === 'deploying' || state.phase === 'stepping');
 }
 

@@ -168,8 +168,11 @@ describe('the run option: real processes', () => {
     };
     expect(condition(rev, 'Ready')).toMatchObject(failed);
     expect(condition(rev, 'ContainerHealthy')).toMatchObject(failed);
-    expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RevisionFailed' });
-    expect(condition(s, 'Ready')!.message).toMatch(
+    // The Route's RevisionMissing is marked False after the Configuration's RevisionFailed (service.go order,
+    // knative/pkg apis/condition_set.go MarkFalse), so Ready carries it; ConfigurationsReady keeps the exit message.
+    expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RevisionMissing' });
+    expect(condition(s, 'ConfigurationsReady')).toMatchObject({ status: 'False', reason: 'RevisionFailed' });
+    expect(condition(s, 'ConfigurationsReady')!.message).toMatch(
       /^Revision "p-exit-00001" failed with message: Container failed with: fatal: DATABASE_URL is not set/,
     );
 

@@ -213,7 +213,7 @@ describe('fault injection', () => {
     expect(readyStatus(await h.settled('f-slow'))).toBe('True');
   });
 
-  it('ingressDelayMs holds a traffic change in TrafficNotMigrated for that long', async () => {
+  it('ingressDelayMs holds a traffic change in IngressNotConfigured for that long', async () => {
     await h.create(service('f-ingress'));
     await h.settled('f-ingress');
     await h.mergePatch('f-ingress', {
@@ -236,7 +236,7 @@ describe('fault injection', () => {
     const moving = await h.waitForService(
       'f-ingress',
       (s) =>
-        s.status?.observedGeneration === 3 && condition(s, 'RoutesReady')?.reason === 'TrafficNotMigrated',
+        s.status?.observedGeneration === 3 && condition(s, 'RoutesReady')?.reason === 'IngressNotConfigured',
     );
     expect(condition(moving, 'RoutesReady')?.status).toBe('Unknown');
     await h.waitForService('f-ingress', (s) => readyStatus(s) === 'True');

@@ -302,8 +302,21 @@ describe('status.traffic resolution', () => {
         ],
       },
     });
-    const s = await settledAt(h, 't-res', 3);
-    expect(readyStatus(s)).toBe('True');
+    const routeReady = (r: KObject) =>
+      r.status?.observedGeneration === r.metadata.generation &&
+      r.spec.traffic.length === 5 &&
+      readyStatus(r) === 'True';
+    await h.waitFor(() => h.get('routes', 't-res'), routeReady);
+    const s = await h.get('services', 't-res');
+    // The two untagged entries for t-res-00001 are merged in status.traffic (mergeIfNecessary), so the Route has
+    // fewer entries than its spec and the Service never sees its traffic as migrated: checkRoutesNotReady in
+    // pkg/reconciler/service/service.go compares the lengths first. A quirk of Knative's, kept.
+    expect(condition(s, 'RoutesReady')).toMatchObject({
+      status: 'Unknown',
+      reason: 'TrafficNotMigrated',
+      message: 'Traffic is not yet migrated to the latest revision.',
+    });
+    expect(readyStatus(s)).toBe('Unknown');
     expect(s.status.url).toBe('http://t-res.default.example.com');
     expect(s.status.address).toEqual({ url: 'http://t-res.default.svc.cluster.local' });
     expect(s.status.traffic).toEqual([
@@ -337,10 +350,11 @@ describe('status.traffic resolution', () => {
 
     // A new ready revision: latestRevision entries and the `latest` tag follow it, pinned ones stay.
     await h.mergePatch('t-res', { spec: { template: template({ image: 'x/t-res:3' }) } });
-    const next = await h.waitForService(
-      't-res',
-      (x) => x.status?.observedGeneration === 4 && readyStatus(x) === 'True',
+    await h.waitFor(
+      () => h.get('routes', 't-res'),
+      (r) => r.status?.traffic?.some((t: KObject) => t.revisionName === 't-res-00003') && readyStatus(r) === 'True',
     );
+    const next = await h.get('services', 't-res');
     expect(next.status.traffic.map((t: KObject) => [t.tag, t.revisionName, t.percent])).toEqual([
       ['stable', 't-res-00001', 40],
       [undefined, 't-res-00001', 20],
@@ -434,7 +448,14 @@ describe('failing revisions', () => {
     const cfg = await h.get('configurations', 'x-never');
     expect(condition(cfg, 'Ready')).toMatchObject({ status: 'False', reason: 'RevisionFailed' });
     expect(condition(cfg, 'Ready')!.message).toMatch(/^Revision "x-never-00001" failed with message: /);
-    expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RevisionFailed' });
+    // Ready carries the child condition marked False last (knative/pkg apis/condition_set.go MarkFalse): service.go
+    // propagates the Route's after the Configuration's, so a Service with no ready revision says RevisionMissing.
+    expect(condition(s, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'RevisionMissing',
+      message: 'Configuration "x-never" does not have any ready Revision.',
+    });
+    expect(condition(s, 'ConfigurationsReady')).toMatchObject({ status: 'False', reason: 'RevisionFailed' });
     expect(s.status.latestCreatedRevisionName).toBe('x-never-00001');
     expect(s.status.latestReadyRevisionName).toBeUndefined();
     expect(condition(s, 'RoutesReady')).toMatchObject({
@@ -662,7 +683,10 @@ describe('traffic migration through the ingress', () => {
   });
   afterAll(() => h.close());
 
-  it('reports RoutesReady Unknown TrafficNotMigrated while a traffic change is programmed, then serves it', async () => {
+  // pkg/reconciler/route/route.go ReconcileKind: configureTraffic writes status.traffic as soon as the block
+  // resolves, before reconcileIngress; the Route's IngressReady is Unknown (IngressNotConfigured) until the ingress
+  // serves it, and the Service's RoutesReady and Ready carry that (service_lifecycle.go PropagateRouteStatus).
+  it('writes status.traffic at once and reports IngressNotConfigured until the gateway serves the new split', async () => {
     await h.create(service('m-move'));
     await h.settled('m-move');
     await h.mergePatch('m-move', { spec: { template: template({ image: 'x/m-move:2' }) } });
@@ -683,18 +707,23 @@ describe('traffic migration through the ingress', () => {
         ],
       },
     });
-    const moving = await h.waitForService(
-      'm-move',
-      (s) =>
-        s.status?.observedGeneration === 3 && condition(s, 'RoutesReady')?.reason === 'TrafficNotMigrated',
-    );
-    expect(condition(moving, 'RoutesReady')?.status).toBe('Unknown');
-    expect(readyStatus(moving)).toBe('Unknown');
+    const moving = await h.waitForService('m-move', (s) => s.status?.observedGeneration === 3);
+    const notConfigured = {
+      status: 'Unknown',
+      reason: 'IngressNotConfigured',
+      message: 'Ingress has not yet been reconciled.',
+    };
+    expect(condition(moving, 'RoutesReady')).toMatchObject(notConfigured);
+    expect(condition(moving, 'Ready')).toMatchObject(notConfigured);
     expect(condition(moving, 'ConfigurationsReady')?.status).toBe('True');
     expect(moving.status.traffic).toEqual([
-      { revisionName: 'm-move-00002', percent: 100, latestRevision: true },
+      { revisionName: 'm-move-00001', percent: 50, latestRevision: false },
+      { revisionName: 'm-move-00002', percent: 50, latestRevision: true },
     ]);
-    expect(condition(await h.get('routes', 'm-move'), 'IngressReady')?.status).toBe('Unknown');
+    const route = await h.get('routes', 'm-move');
+    expect(condition(route, 'IngressReady')).toMatchObject(notConfigured);
+    expect(condition(route, 'AllTrafficAssigned')?.status).toBe('True');
+    // The gateway still serves the old split.
     expect((await served(h, hostOf('m-move'), 10)).byRevision).toEqual(new Map([['m-move-00002', 10]]));
 
     const done = await h.waitForService('m-move', (s) => readyStatus(s) === 'True');

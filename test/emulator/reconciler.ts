@@ -2,6 +2,14 @@
 // Revision status from its backend, Route -> gateway programming, and the statuses and conditions of each.
 
 import { API_VERSION } from './errors.ts';
+import {
+  configurationConditions,
+  revisionConditions,
+  routeConditions,
+  serviceConditions,
+  type Condition,
+  type ConditionManager,
+} from './conditions.ts';
 import type { Backends, BackendState } from './backends.ts';
 import type { Gateway, HostRoute, Target } from './gateway.ts';
 import type { Store, StoreEvent } from './store.ts';
@@ -13,17 +21,6 @@ export const L_CONFIG = 'serving.knative.dev/configuration';
 export const L_CONFIG_UID = 'serving.knative.dev/configurationUID';
 export const L_CONFIG_GEN = 'serving.knative.dev/configurationGeneration';
 
-type Status = 'True' | 'False' | 'Unknown';
-
-interface Condition {
-  type: string;
-  status: Status;
-  reason?: string;
-  message?: string;
-  severity?: string;
-  lastTransitionTime?: string;
-}
-
 export interface ReconcilerOptions {
   domain: string;
   /** Delay between a change and the controllers acting on it. */
@@ -33,32 +30,35 @@ export interface ReconcilerOptions {
   now: () => Date;
 }
 
-const timestamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-/** Sets one condition, keeping lastTransitionTime when its status does not change. */
-function setCondition(conds: Condition[], c: Condition, now: Date): Condition[] {
-  const prev = conds.find((x) => x.type === c.type);
-  const next: Condition = { type: c.type, status: c.status };
-  if (c.reason) next.reason = c.reason;
-  if (c.message) next.message = c.message;
-  if (c.severity) next.severity = c.severity;
-  next.lastTransitionTime =
-    prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : timestamp(now);
-  return [...conds.filter((x) => x.type !== c.type), next].sort((a, b) => (a.type < b.type ? -1 : 1));
-}
-
-/** Ready follows its dependents: the first False wins, then the first Unknown; else True. */
-function deriveReady(conds: Condition[], deps: string[], now: Date): Condition[] {
-  const ds = deps.map((d) => conds.find((c) => c.type === d) ?? { type: d, status: 'Unknown' as Status });
-  const bad = ds.find((c) => c.status === 'False') ?? ds.find((c) => c.status === 'Unknown');
-  const ready: Condition = bad
-    ? { type: 'Ready', status: bad.status, reason: bad.reason, message: bad.message }
-    : { type: 'Ready', status: 'True' };
-  return setCondition(conds, ready, now);
-}
-
 export const condition = (obj: KObject | undefined, type: string): Condition | undefined =>
   (obj?.status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
+
+/** Revision.IsReady (pkg/apis/serving/v1/revision_lifecycle.go): the latest spec observed and Ready True. */
+const isReady = (rev: KObject | undefined): boolean =>
+  rev !== undefined &&
+  rev.status?.observedGeneration === rev.metadata.generation &&
+  condition(rev, 'Ready')?.status === 'True';
+
+const configGeneration = (rev: KObject): number => Number(rev.metadata.labels?.[L_CONFIG_GEN] ?? NaN);
+
+/** A traffic target that cannot be routed (pkg/reconciler/route/traffic/errors.go): a TargetError. */
+interface TargetError {
+  /** IsFailure: a true failure (False) rather than a wait (Unknown). */
+  failure: boolean;
+  reason: string;
+  message: string;
+}
+
+const NEW_GEN = ['NewObservedGenFailure', 'unsuccessfully observed a new generation'] as const;
+const INGRESS_NOT_CONFIGURED = ['IngressNotConfigured', 'Ingress has not yet been reconciled.'] as const;
+
+/** Propagates a child's Ready onto a parent's condition as PropagateConfigurationStatus/PropagateRouteStatus do. */
+function propagate(m: ConditionManager, type: string, c: Condition | undefined): void {
+  if (!c) return;
+  if (c.status === 'True') m.markTrue(type);
+  else if (c.status === 'False') m.markFalse(type, c.reason ?? '', c.message ?? '');
+  else m.markUnknown(type, c.reason ?? '', c.message ?? '');
+}
 
 const ownerRef = (o: KObject) => ({
   apiVersion: API_VERSION,
@@ -71,7 +71,8 @@ const ownerRef = (o: KObject) => ({
 
 export class Reconciler {
   private readonly queue = new Map<string, NodeJS.Timeout>();
-  private readonly pendingIngress = new Map<string, NodeJS.Timeout>();
+  /** Traffic changes the gateway is still programming, per Route. */
+  private readonly pendingIngress = new Map<string, { traffic: KObject[]; timer: NodeJS.Timeout }>();
   /** What the gateway serves per Route: the resolved status.traffic it was programmed with. */
   private readonly programmed = new Map<string, KObject[]>();
   private readonly unsubscribe: () => void;
@@ -90,7 +91,7 @@ export class Reconciler {
     this.stopped = true;
     this.unsubscribe();
     for (const t of this.queue.values()) clearTimeout(t);
-    for (const t of this.pendingIngress.values()) clearTimeout(t);
+    for (const t of this.pendingIngress.values()) clearTimeout(t.timer);
     this.queue.clear();
     this.pendingIngress.clear();
   }
@@ -140,7 +141,7 @@ export class Reconciler {
   /** Owner-reference garbage collection of everything a Service made. */
   private deleteService(namespace: string, name: string): void {
     const routeKey = `${namespace}/${name}`;
-    clearTimeout(this.pendingIngress.get(routeKey));
+    clearTimeout(this.pendingIngress.get(routeKey)?.timer);
     this.pendingIngress.delete(routeKey);
     this.programmed.delete(routeKey);
     this.gateway.unprogram(routeKey);
@@ -156,72 +157,74 @@ export class Reconciler {
     }
   }
 
+  /**
+   * The Service reconciler (pkg/reconciler/service/service.go ReconcileKind) with the Configuration and Route
+   * reconcilers run in line: the Configuration first, then, unless its BYO revision name is taken by a conflicting
+   * revision, the Route; their Ready conditions are propagated as pkg/apis/serving/v1/service_lifecycle.go does.
+   */
   reconcile(namespace: string, name: string): void {
     const svc = this.store.get('services', namespace, name);
     if (!svc) return;
     const now = this.opts.now();
-    let conds: Condition[] = svc.status?.conditions ?? [];
-    const status: KObject = { ...(svc.status ?? {}), observedGeneration: svc.metadata.generation };
+    const m = serviceConditions.manage(svc.status?.conditions, now);
+    // PreProcessReconcile (knative/pkg reconciler/reconcile_common.go).
+    m.initialize();
+    if (svc.status?.observedGeneration !== svc.metadata.generation) m.markUnknown('Ready', ...NEW_GEN);
+    const status: KObject = { ...(svc.status ?? {}) };
 
     const { config, nameTaken } = this.reconcileConfiguration(svc, now);
-    const cReady = condition(config, 'Ready');
+    // PropagateConfigurationStatus: the ConfigurationStatusFields, and Ready onto ConfigurationsReady.
     status.latestCreatedRevisionName = config.status?.latestCreatedRevisionName;
     status.latestReadyRevisionName = config.status?.latestReadyRevisionName;
     if (!status.latestReadyRevisionName) delete status.latestReadyRevisionName;
     if (!status.latestCreatedRevisionName) delete status.latestCreatedRevisionName;
-    conds = setCondition(
-      conds,
-      {
-        type: 'ConfigurationsReady',
-        status: cReady?.status ?? 'Unknown',
-        reason: cReady?.reason,
-        message: cReady?.message,
-      },
-      now,
-    );
+    propagate(m, 'ConfigurationsReady', condition(config, 'Ready'));
 
     const templateName: string | undefined = svc.spec.template?.metadata?.name;
     if (nameTaken) {
-      conds = setCondition(
-        conds,
-        {
-          type: 'RoutesReady',
-          status: 'False',
-          reason: 'RevisionNameTaken',
-          message: `The revision name "${templateName}" is taken by a conflicting Revision, so traffic will not be migrated`,
-        },
-        now,
+      // MarkRevisionNameTaken, and the Route is left as it is: no traffic migrates to a conflicting revision.
+      m.markFalse(
+        'RoutesReady',
+        'RevisionNameTaken',
+        `The revision name "${templateName}" is taken by a conflicting Revision, so traffic will not be migrated`,
       );
     } else {
       const route = this.reconcileRoute(svc, config, now);
-      const rReady = condition(route, 'Ready');
-      const assigned = condition(route, 'AllTrafficAssigned');
-      let routes: Condition = {
-        type: 'RoutesReady',
-        status: rReady?.status ?? 'Unknown',
-        reason: rReady?.reason,
-        message: rReady?.message,
-      };
-      if (assigned?.status === 'True' && this.pendingIngress.has(`${namespace}/${name}`)) {
-        routes = {
-          type: 'RoutesReady',
-          status: 'Unknown',
-          reason: 'TrafficNotMigrated',
-          message: 'Traffic is not yet migrated to the latest revision.',
-        };
+      // PropagateRouteStatus: the RouteStatusFields (url, address, traffic), and Ready onto RoutesReady.
+      for (const k of ['url', 'address', 'traffic'] as const) {
+        if (route.status?.[k] !== undefined) status[k] = route.status[k];
+        else delete status[k];
       }
-      conds = setCondition(conds, routes, now);
-      if (route.status?.url) status.url = route.status.url;
-      if (route.status?.address) status.address = route.status.address;
-      if (route.status?.traffic) status.traffic = route.status.traffic;
+      propagate(m, 'RoutesReady', condition(route, 'Ready'));
+      this.checkRoutesNotReady(m, config, route);
     }
-    status.conditions = deriveReady(conds, ['ConfigurationsReady', 'RoutesReady'], now);
+    status.observedGeneration = svc.metadata.generation;
+    status.conditions = m.conditions;
     const fresh = this.store.get('services', namespace, name);
     if (!fresh || fresh.metadata.generation !== svc.metadata.generation) {
       this.enqueue(namespace, name);
       return;
     }
     this.store.update('services', { ...fresh, status });
+  }
+
+  /** checkRoutesNotReady (service.go): a ready Route whose status.traffic is not yet the spec's, resolved. */
+  private checkRoutesNotReady(m: ConditionManager, config: KObject, route: KObject): void {
+    if (m.get('RoutesReady')?.status !== 'True') return;
+    const want: KObject[] = route.spec.traffic ?? [];
+    const got: KObject[] = route.status?.traffic ?? [];
+    const notYet = () =>
+      m.markUnknown('RoutesReady', 'TrafficNotMigrated', 'Traffic is not yet migrated to the latest revision.');
+    if (want.length !== got.length) return notYet();
+    // Compared ignoring URL and LatestRevision, configuration targets replaced by the latest ready revision.
+    const key = (t: KObject) =>
+      JSON.stringify([t.tag ?? '', t.revisionName ?? '', t.configurationName ?? '', t.percent ?? null]);
+    const resolved = want.map((t) =>
+      t.configurationName === config.metadata.name
+        ? { ...t, configurationName: undefined, revisionName: config.status?.latestReadyRevisionName }
+        : t,
+    );
+    if (resolved.some((t, i) => key(t) !== key(got[i]!))) notYet();
   }
 
   /** Creates or updates a Configuration or Route the Service owns; its generation grows on spec changes. */
@@ -254,83 +257,89 @@ export class Reconciler {
     });
   }
 
+  /**
+   * The Configuration reconciler (pkg/reconciler/configuration/configuration.go ReconcileKind): the revision of
+   * this generation (a BYO name checked by CheckNameAvailability, else found by its generation label, else
+   * created), latestCreatedRevisionName, the latest created revision's failure, and the latest ready revision
+   * searched upward from the current one (findAndSetLatestReadyRevision).
+   */
   private reconcileConfiguration(svc: KObject, now: Date): { config: KObject; nameTaken: boolean } {
     const { namespace, name } = svc.metadata;
     const template = clone(svc.spec.template);
     const cfg = this.ensureChild(svc, 'configurations', { template });
     const gen: number = cfg.metadata.generation;
     const st: KObject = { ...(cfg.status ?? {}) };
-    let conds: Condition[] = st.conditions ?? [];
-
-    const revName: string = template.metadata?.name || `${name}-${String(gen).padStart(5, '0')}`;
-    const existing = this.store.get('revisions', namespace, revName);
-    if (
-      existing &&
-      !(existing.metadata.labels?.[L_CONFIG] === name && deepEqual(existing.spec, template.spec))
-    ) {
-      conds = setCondition(
-        conds,
-        {
-          type: 'Ready',
-          status: 'False',
-          reason: 'RevisionFailed',
-          message: `Revision creation failed with message: revisions.serving.knative.dev "${revName}" already exists.`,
-        },
-        now,
-      );
+    const m = configurationConditions.manage(st.conditions, now);
+    m.initialize();
+    if (st.observedGeneration !== gen) m.markUnknown('Ready', ...NEW_GEN);
+    const save = (nameTaken: boolean) => {
       st.observedGeneration = gen;
-      st.conditions = conds;
-      return { config: this.store.update('configurations', { ...cfg, status: st }), nameTaken: true };
+      st.conditions = m.conditions;
+      return { config: this.store.update('configurations', { ...cfg, status: st }), nameTaken };
+    };
+
+    const byo: string | undefined = template.metadata?.name || undefined;
+    let lcr: KObject | undefined;
+    if (byo) {
+      const existing = this.store.get('revisions', namespace, byo);
+      if (existing) {
+        // CheckNameAvailability: ours at this generation, or ours with the same spec; anything else conflicts.
+        const owned = existing.metadata.ownerReferences?.some(
+          (o: KObject) => o.controller && o.uid === cfg.metadata.uid,
+        );
+        const sameGen = existing.metadata.labels?.[L_CONFIG_GEN] === String(gen);
+        if (owned && (sameGen || deepEqual(template.spec, existing.spec))) lcr = existing;
+        else {
+          m.markFalse(
+            'Ready',
+            'RevisionFailed',
+            `Revision creation failed with message: revisions.serving.knative.dev "${byo}" already exists.`,
+          );
+          return save(true);
+        }
+      }
     }
-    if (st.observedGeneration !== gen || !st.latestCreatedRevisionName) {
-      if (!existing) this.createRevision(cfg, revName, template, gen);
-      st.latestCreatedRevisionName = revName;
-      st.observedGeneration = gen;
+    lcr ??= this.store
+      .list(
+        'revisions',
+        namespace,
+        (r) => r.metadata.labels?.[L_CONFIG] === name && r.metadata.labels?.[L_CONFIG_GEN] === String(gen),
+      )
+      .at(0);
+    lcr ??= this.createRevision(cfg, byo ?? `${name}-${String(gen).padStart(5, '0')}`, template, gen);
+
+    // SetLatestCreatedRevisionName.
+    st.latestCreatedRevisionName = lcr.metadata.name;
+    if (st.latestReadyRevisionName !== lcr.metadata.name) m.markUnknown('Ready', '', '');
+    const rc = condition(lcr, 'Ready');
+    if (rc?.status === 'False') {
+      m.markFalse('Ready', 'RevisionFailed', `Revision "${lcr.metadata.name}" failed with message: ${rc.message ?? ''}.`);
     }
 
-    // The latest created revision decides the Configuration's readiness.
-    const latest = this.store.get('revisions', namespace, st.latestCreatedRevisionName);
-    const lr = condition(latest, 'Ready');
-    if (latest && lr?.status === 'True') {
-      st.latestReadyRevisionName = latest.metadata.name;
-      conds = setCondition(conds, { type: 'Ready', status: 'True' }, now);
-    } else if (latest && lr?.status === 'False') {
-      conds = setCondition(
-        conds,
-        {
-          type: 'Ready',
-          status: 'False',
-          reason: 'RevisionFailed',
-          message: `Revision "${latest.metadata.name}" failed with message: ${lr.message ?? ''}.`,
-        },
-        now,
-      );
-    } else if (
-      !latest &&
-      st.latestReadyRevisionName === st.latestCreatedRevisionName &&
-      st.latestReadyRevisionName
-    ) {
-      conds = setCondition(
-        conds,
-        {
-          type: 'Ready',
-          status: 'False',
-          reason: 'RevisionDeleted',
-          message: `Revision "${st.latestReadyRevisionName}" was deleted.`,
-        },
-        now,
-      );
-    } else {
-      conds = setCondition(conds, { type: 'Ready', status: 'Unknown' }, now);
+    // findAndSetLatestReadyRevision over getSortedCreatedRevisions: from the latest ready revision's generation up
+    // to the Configuration's (and a BYO revision's own), the BYO name first, then newest first.
+    let candidates = this.store.list('revisions', namespace, (r) => r.metadata.labels?.[L_CONFIG] === name);
+    const lrr = st.latestReadyRevisionName && this.store.get('revisions', namespace, st.latestReadyRevisionName);
+    if (lrr) {
+      const from = Number.isFinite(configGeneration(lrr)) ? configGeneration(lrr) : gen;
+      const gens = new Set<number>();
+      for (let g = from; g <= gen; g++) gens.add(g);
+      if (byo && Number.isFinite(configGeneration(lcr))) gens.add(configGeneration(lcr));
+      candidates = candidates.filter((r) => gens.has(configGeneration(r)));
     }
-    if (st.latestReadyRevisionName && !this.store.get('revisions', namespace, st.latestReadyRevisionName)) {
-      delete st.latestReadyRevisionName;
+    candidates.sort((a, b) =>
+      a.metadata.name === byo ? -1 : b.metadata.name === byo ? 1 : configGeneration(b) - configGeneration(a),
+    );
+    const ready = candidates.find(isReady);
+    if (ready) {
+      // SetLatestReadyRevisionName: Ready once the latest ready revision is the latest created one.
+      st.latestReadyRevisionName = ready.metadata.name;
+      if (ready.metadata.name === st.latestCreatedRevisionName) m.markTrue('Ready');
     }
-    st.conditions = conds;
-    return { config: this.store.update('configurations', { ...cfg, status: st }), nameTaken: false };
+    return save(false);
   }
 
-  private createRevision(config: KObject, revName: string, template: KObject, gen: number): void {
+  private createRevision(config: KObject, revName: string, template: KObject, gen: number): KObject {
     const { namespace, name } = config.metadata;
     const tmeta = template.metadata ?? {};
     const rev = this.store.create('revisions', {
@@ -353,80 +362,60 @@ export class Reconciler {
       spec: clone(template.spec),
       status: {},
     });
-    this.store.update('revisions', this.revisionStatus(rev, { phase: 'Deploying' }));
+    const stored = this.store.update('revisions', this.revisionStatus(rev, { ready: false, progressed: false }));
     this.backends.ensure(rev);
+    return stored;
   }
 
-  /** Revision status from its backend's state, with Knative's conditions. */
+  /**
+   * Revision status from its pod and Deployment, in the order of pkg/reconciler/revision/reconcile_resources.go
+   * (reconcileDeployment: PropagateDeploymentStatus, a crashed container's exit code, a ready replica) and
+   * PropagateAutoscalerStatus in pkg/apis/serving/v1/revision_lifecycle.go (Active from the autoscaler: kpa.go).
+   */
   private revisionStatus(rev: KObject, state: BackendState): KObject {
     const now = this.opts.now();
-    let conds: Condition[] = rev.status?.conditions ?? [];
-    const image = rev.spec?.containers?.[0]?.image ?? '';
+    const m = revisionConditions.manage(rev.status?.conditions, now);
+    m.initialize();
+    const containers: KObject[] = Array.isArray(rev.spec?.containers) ? rev.spec.containers : [];
     const status: KObject = {
       ...(rev.status ?? {}),
       observedGeneration: rev.metadata.generation,
-      containerStatuses: [
-        { name: rev.spec?.containers?.[0]?.name ?? 'user-container', imageDigest: digestOf(image) },
-      ],
+      containerStatuses: containers.map((c, i) => ({
+        name: c.name ?? (i === 0 ? 'user-container' : `user-container-${i}`),
+        imageDigest: digestOf(String(c.image ?? '')),
+      })),
     };
-    if (state.phase === 'Ready') {
-      conds = setCondition(conds, { type: 'ResourcesAvailable', status: 'True' }, now);
-      conds = setCondition(conds, { type: 'ContainerHealthy', status: 'True' }, now);
-      conds = setCondition(conds, { type: 'Active', status: 'True', severity: 'Info' }, now);
-      status.actualReplicas = 1;
-      status.desiredReplicas = 1;
-    } else if (state.phase === 'Failed') {
-      const failed = state.condition ?? 'ContainerHealthy';
-      conds = setCondition(
-        conds,
-        { type: failed, status: 'False', reason: state.reason, message: state.message },
-        now,
-      );
-      if (
-        failed === 'ResourcesAvailable' &&
-        !condition({ status: { conditions: conds } }, 'ContainerHealthy')
-      ) {
-        conds = setCondition(
-          conds,
-          { type: 'ContainerHealthy', status: 'Unknown', reason: 'Deploying' },
-          now,
-        );
-      }
-      if (failed === 'ContainerHealthy') {
-        conds = setCondition(
-          conds,
-          { type: 'ResourcesAvailable', status: 'False', reason: state.reason, message: state.message },
-          now,
-        );
-      }
-      conds = setCondition(
-        conds,
-        {
-          type: 'Active',
-          status: 'False',
-          reason: 'NoTraffic',
-          message: 'The target is not receiving traffic.',
-          severity: 'Info',
-        },
-        now,
-      );
-      status.actualReplicas = 0;
-      status.desiredReplicas = 0;
-    } else {
-      conds = setCondition(
-        conds,
-        { type: 'ResourcesAvailable', status: 'Unknown', reason: 'Deploying' },
-        now,
-      );
-      conds = setCondition(conds, { type: 'ContainerHealthy', status: 'Unknown', reason: 'Deploying' }, now);
-      conds = setCondition(
-        conds,
-        { type: 'Active', status: 'Unknown', reason: 'Deploying', severity: 'Info' },
-        now,
+    // A new Deployment: both Unknown, Deploying.
+    if (m.get('ContainerHealthy')?.status === 'Unknown' && !m.get('ContainerHealthy')?.reason)
+      m.markUnknown('ContainerHealthy', 'Deploying', '');
+    // PropagateDeploymentStatus: ResourcesAvailable follows the Deployment's Progressing condition, which stays
+    // True once a replica was available, so a later crash leaves it True.
+    if (state.progressed) m.markTrue('ResourcesAvailable');
+    else if (state.deadlineExceeded)
+      m.markFalse('ResourcesAvailable', 'ProgressDeadlineExceeded', 'Initial scale was never achieved');
+    else m.markUnknown('ResourcesAvailable', 'Deploying', '');
+    // No available replica and a container that terminated: ExitCode<N>, marked after, so Ready carries it.
+    if (!state.ready && state.terminated) {
+      const { exitCode, message } = state.terminated;
+      m.markFalse(
+        'ContainerHealthy',
+        `ExitCode${exitCode}`,
+        `Container failed with: ${exitCode === 0 && !message ? 'container exited with no error' : message}`,
       );
     }
-    // ContainerHealthy is checked before ResourcesAvailable so a crash shows its exit code on Ready.
-    status.conditions = deriveReady(conds, ['ContainerHealthy', 'ResourcesAvailable'], now);
+    if (state.ready) m.markTrue('ContainerHealthy');
+    // PropagateAutoscalerStatus.
+    if (state.ready) {
+      if (state.idle) m.markFalse('Active', 'NoTraffic', 'The target is not receiving traffic.');
+      else m.markTrue('Active');
+    } else if (state.progressed) {
+      m.markUnknown('Active', 'Queued', 'Requests to the target are being buffered as resources are provisioned.');
+    } else if (state.deadlineExceeded) {
+      m.markFalse('Active', 'TimedOut', 'The target could not be activated.');
+    } else m.markUnknown('Active', 'Deploying', '');
+    status.actualReplicas = state.ready && !state.idle ? 1 : 0;
+    status.desiredReplicas = state.idle ? 0 : 1;
+    status.conditions = m.conditions;
     return { ...rev, status };
   }
 
@@ -445,69 +434,65 @@ export class Reconciler {
     return this.reconcileRouteStatus(route, config, now);
   }
 
+  /**
+   * The Route reconciler (pkg/reconciler/route/route.go ReconcileKind): a new generation marks the ingress not
+   * configured; configureTraffic resolves every target or marks the deferred target error and stops, leaving
+   * status.traffic and the ingress as they were; a resolved block is written to status.traffic at once, and
+   * IngressReady stays Unknown (IngressNotConfigured) until the gateway serves it.
+   */
   private reconcileRouteStatus(route: KObject, config: KObject, now: Date): KObject {
     const { namespace, name } = route.metadata;
     const routeKey = `${namespace}/${name}`;
-    const st: KObject = { ...(route.status ?? {}), observedGeneration: route.metadata.generation };
-    let conds: Condition[] = st.conditions ?? [];
-    st.url = `http://${name}.${namespace}.${this.opts.domain}`;
-    st.address = { url: `http://${name}.${namespace}.svc.cluster.local` };
+    const st: KObject = { ...(route.status ?? {}) };
+    const m = routeConditions.manage(st.conditions, now);
+    m.initialize();
+    const save = () => {
+      st.observedGeneration = route.metadata.generation;
+      st.conditions = m.conditions;
+      return this.store.update('routes', { ...route, status: st });
+    };
+    if (st.observedGeneration !== route.metadata.generation) {
+      m.markUnknown('Ready', ...NEW_GEN);
+      m.markUnknown('IngressReady', ...INGRESS_NOT_CONFIGURED);
+    }
 
     const resolved = this.resolveTraffic(route, config);
     if ('error' in resolved) {
-      conds = setCondition(conds, { type: 'AllTrafficAssigned', ...resolved.error }, now);
-      // All or nothing: the previous status.traffic and routing stay in force.
-    } else {
-      conds = setCondition(conds, { type: 'AllTrafficAssigned', status: 'True' }, now);
-      conds = setCondition(
-        conds,
-        {
-          type: 'CertificateProvisioned',
-          status: 'True',
-          reason: 'TLSNotEnabled',
-          message: 'external-domain-tls is not enabled',
-        },
-        now,
-      );
-      const current = this.programmed.get(routeKey);
-      if (!current) {
-        // First programming of a new Route: make it live at once.
-        this.programGateway(route, resolved.traffic);
-        st.traffic = resolved.traffic;
-        conds = setCondition(conds, { type: 'IngressReady', status: 'True' }, now);
-      } else if (!deepEqual(current, resolved.traffic)) {
-        // Traffic is moving: the ingress takes a moment; status.traffic changes when the gateway does.
-        conds = setCondition(
-          conds,
-          {
-            type: 'IngressReady',
-            status: 'Unknown',
-            reason: 'Uninitialized',
-            message: 'Waiting for load balancer to be ready',
-          },
-          now,
-        );
-        clearTimeout(this.pendingIngress.get(routeKey));
-        const desired = resolved.traffic;
-        this.pendingIngress.set(
-          routeKey,
-          setTimeout(() => {
-            this.pendingIngress.delete(routeKey);
-            const latest = this.store.get('routes', namespace, name);
-            if (!latest || this.stopped) return;
-            this.programGateway(latest, desired);
-            this.enqueue(namespace, latest.metadata.labels?.[L_SERVICE] ?? name);
-          }, this.opts.ingressDelayMs()),
-        );
-      } else {
-        st.traffic = resolved.traffic;
-        clearTimeout(this.pendingIngress.get(routeKey));
-        this.pendingIngress.delete(routeKey);
-        conds = setCondition(conds, { type: 'IngressReady', status: 'True' }, now);
-      }
+      // MarkBadTrafficTarget; "Traffic targets aren't ready, no need to configure Route."
+      const { failure, reason, message } = resolved.error;
+      if (failure) m.markFalse('AllTrafficAssigned', reason, message);
+      else m.markUnknown('AllTrafficAssigned', reason, message);
+      return save();
     }
-    st.conditions = deriveReady(conds, ['AllTrafficAssigned', 'IngressReady', 'CertificateProvisioned'], now);
-    return this.store.update('routes', { ...route, status: st });
+    st.url = `http://${name}.${namespace}.${this.opts.domain}`;
+    st.traffic = resolved.traffic;
+    m.markTrue('AllTrafficAssigned');
+    st.address = { url: `http://${name}.${namespace}.svc.cluster.local` };
+    m.markTrue('CertificateProvisioned', 'TLSNotEnabled', 'external-domain-tls is not enabled');
+
+    // reconcileIngress: the gateway takes ingressDelayMs to serve a changed split; until then it is not ready.
+    if (deepEqual(this.programmed.get(routeKey), resolved.traffic) && !this.pendingIngress.has(routeKey)) {
+      m.markTrue('IngressReady');
+      return save();
+    }
+    m.markUnknown('IngressReady', ...INGRESS_NOT_CONFIGURED);
+    const pending = this.pendingIngress.get(routeKey);
+    if (!pending || !deepEqual(pending.traffic, resolved.traffic)) {
+      clearTimeout(pending?.timer);
+      const desired = clone(resolved.traffic);
+      const program = () => {
+        this.pendingIngress.delete(routeKey);
+        const latest = this.store.get('routes', namespace, name);
+        if (!latest || this.stopped) return;
+        this.programGateway(latest, desired);
+        this.enqueue(namespace, latest.metadata.labels?.[L_SERVICE] ?? name);
+      };
+      this.pendingIngress.set(routeKey, {
+        traffic: desired,
+        timer: setTimeout(program, this.opts.ingressDelayMs()),
+      });
+    }
+    return save();
   }
 
   private programGateway(route: KObject, traffic: KObject[]): void {
@@ -548,86 +533,104 @@ export class Reconciler {
     this.programmed.set(`${namespace}/${name}`, clone(traffic));
   }
 
-  /** Resolves spec.traffic to revisions, or says which target is missing or not ready. */
-  private resolveTraffic(
-    route: KObject,
-    config: KObject,
-  ): { traffic: KObject[] } | { error: Omit<Condition, 'type'> } {
+  /**
+   * BuildTrafficConfiguration (pkg/reconciler/route/traffic/traffic.go): every target is resolved to a Ready
+   * revision, a configuration target through its latest ready revision (addConfigurationTarget), a revision
+   * target by name and owner (addRevisionTarget). Every bad target is looked at; the error kept is the first one
+   * unless a later one is a failure, which always takes its place (deferTargetError). Merged as mergeIfNecessary.
+   */
+  private resolveTraffic(route: KObject, config: KObject): { traffic: KObject[] } | { error: TargetError } {
     const { namespace, name } = route.metadata;
     const out: KObject[] = [];
-    const owner = route.metadata.labels?.[L_SERVICE];
+    const owner: string | undefined = route.metadata.labels?.[L_SERVICE];
+    let deferred: TargetError | undefined;
+    const fail = (e: TargetError) => {
+      if (!deferred || e.failure) deferred = e;
+    };
+    const revisionError = (rev: KObject): TargetError =>
+      condition(rev, 'Ready')?.status === 'False'
+        ? {
+            failure: true,
+            reason: 'RevisionMissing',
+            message: `Revision "${rev.metadata.name}" failed to become ready.`,
+          }
+        : { failure: false, reason: 'RevisionMissing', message: `Revision "${rev.metadata.name}" is not yet ready.` };
+    const missing = (kind: string, n: string): TargetError => ({
+      failure: true,
+      reason: `${kind}Missing`,
+      message: `${kind} "${n}" referenced in traffic not found.`,
+    });
+    const configurationNamed = (n: string) =>
+      n === config.metadata.name ? config : this.store.get('configurations', namespace, n);
+
     for (const t of route.spec.traffic as KObject[]) {
-      let revName: string;
-      if (t.configurationName) {
-        const ready = config.status?.latestReadyRevisionName;
-        if (!ready) {
-          const failed = condition(config, 'Ready')?.status === 'False';
-          return {
-            error: failed
+      let rev: KObject | undefined;
+      if (t.revisionName) {
+        rev = this.store.get('revisions', namespace, t.revisionName);
+        if (!rev) {
+          fail(missing('Revision', t.revisionName));
+          continue;
+        }
+        const revOwner: string = rev.metadata.labels?.[L_SERVICE] ?? '';
+        if (owner && revOwner !== owner) {
+          fail({
+            failure: true,
+            reason: 'RevisionNotOwned',
+            message: revOwner
+              ? `Revision "${t.revisionName}" belongs to Service "${revOwner}", not Service "${owner}".`
+              : `Revision "${t.revisionName}" does not belong to Service "${owner}".`,
+          });
+          continue;
+        }
+        if (!isReady(rev)) {
+          fail(revisionError(rev));
+          continue;
+        }
+        const cfgName = rev.metadata.labels?.[L_CONFIG];
+        if (cfgName && !configurationNamed(cfgName)) {
+          fail(missing('Configuration', cfgName));
+          continue;
+        }
+      } else if (t.configurationName) {
+        const cfg = configurationNamed(t.configurationName);
+        if (!cfg) {
+          fail(missing('Configuration', t.configurationName));
+          continue;
+        }
+        const lrr: string | undefined = cfg.status?.latestReadyRevisionName;
+        if (!lrr) {
+          fail(
+            condition(cfg, 'Ready')?.status === 'False'
               ? {
-                  status: 'False',
+                  failure: true,
                   reason: 'RevisionMissing',
                   message: `Configuration "${t.configurationName}" does not have any ready Revision.`,
                 }
               : {
-                  status: 'Unknown',
+                  failure: false,
                   reason: 'RevisionMissing',
                   message: `Configuration "${t.configurationName}" is waiting for a Revision to become ready.`,
                 },
-          };
+          );
+          continue;
         }
-        revName = ready;
-      } else {
-        revName = t.revisionName;
-        const rev = this.store.get('revisions', namespace, revName);
+        rev = this.store.get('revisions', namespace, lrr);
         if (!rev) {
-          return {
-            error: {
-              status: 'False',
-              reason: 'RevisionMissing',
-              message: `Revision "${revName}" referenced in traffic not found.`,
-            },
-          };
+          fail(missing('Revision', lrr));
+          continue;
         }
-        const revOwner = rev.metadata.labels?.[L_SERVICE] ?? '';
-        if (owner && revOwner !== owner) {
-          return {
-            error: {
-              status: 'False',
-              reason: 'RevisionNotOwned',
-              message: revOwner
-                ? `Revision "${revName}" belongs to Service "${revOwner}", not Service "${owner}".`
-                : `Revision "${revName}" does not belong to Service "${owner}".`,
-            },
-          };
+        if (!isReady(rev)) {
+          fail(revisionError(rev));
+          continue;
         }
-        const rc = condition(rev, 'Ready');
-        if (rc?.status === 'False') {
-          return {
-            error: {
-              status: 'False',
-              reason: 'RevisionMissing',
-              message: `Revision "${revName}" failed to become ready.`,
-            },
-          };
-        }
-        if (rc?.status !== 'True') {
-          return {
-            error: {
-              status: 'Unknown',
-              reason: 'RevisionMissing',
-              message: `Revision "${revName}" is not yet ready.`,
-            },
-          };
-        }
-      }
+      } else continue;
+      const revName: string = rev.metadata.name;
       const entry: KObject = {};
       if (t.tag) entry.tag = t.tag;
       entry.revisionName = revName;
       entry.percent = t.percent ?? 0;
       entry.latestRevision = Boolean(t.latestRevision);
       if (t.tag) entry.url = `http://${t.tag}-${name}.${namespace}.${this.opts.domain}`;
-      // mergeIfNecessary: same tag, revision and latestRevision sense are summed.
       const same = out.find(
         (o) =>
           (o.tag ?? '') === (entry.tag ?? '') &&
@@ -637,7 +640,7 @@ export class Reconciler {
       if (same) same.percent += entry.percent;
       else out.push(entry);
     }
-    return { traffic: out };
+    return deferred ? { error: deferred } : { traffic: out };
   }
 }
 

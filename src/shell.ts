@@ -9,9 +9,10 @@ import { Judge } from './health/judge.ts';
 import { addWindow, describeWindow, emptyWindow, Prober } from './health/probe.ts';
 import { callWebhooks, type WebhookResult, type WebhookType } from './health/webhooks.ts';
 import { runSmokeTests } from './health/smoke.ts';
-import { describeSteps, InputError, type Inputs } from './inputs.ts';
-import { AbortedError, KnativeClient, TimeoutError } from './knative/client.ts';
-import { condition, resolvedPercents, tagUrl, type Service } from './knative/types.ts';
+import { describeSteps, InputError, type Inputs, type Template } from './inputs.ts';
+import { AbortedError, KnativeClient, KubeError, TimeoutError } from './knative/client.ts';
+import { condition, resolvedPercents, tagUrl, type Service, type TrafficTarget } from './knative/types.ts';
+import { refusalOutlastsReady, routeVerdict } from './rollout/route.ts';
 import {
   afterCheck,
   afterHold,
@@ -28,6 +29,7 @@ import {
   promoteTo,
   resumeRollout,
   rollback,
+  templateOf,
   type Next,
   type ServicePatch,
 } from './rollout/planner.ts';
@@ -41,7 +43,7 @@ import {
   type RolloutState,
 } from './rollout/state.ts';
 import type { Deployments } from './github/deployments.ts';
-import { describePercents, samePercents, wantedPercents } from './rollout/traffic.ts';
+import { describePercents, wantedPercents } from './rollout/traffic.ts';
 import { logStatus, logTable, markdownSummary, type RunReport, type Status } from './report/report.ts';
 
 import type { RunOptions } from './main.ts';
@@ -63,6 +65,19 @@ export class ConcurrentChange extends RolloutFailed {
     readonly benign = false,
   ) {
     super(message);
+  }
+}
+
+/** Knative refused a traffic block whole (RoutesReady False): the split before it stays in force. */
+export class TrafficRefused extends RolloutFailed {
+  override name = 'TrafficRefused';
+  constructor(
+    readonly reason: string,
+    readonly detail: string,
+    /** Where traffic is, from status.traffic: the split before the refused block. */
+    readonly traffic: string,
+  ) {
+    super(`Knative refused the traffic block (${reason}: ${detail}); traffic stays on ${traffic}`);
   }
 }
 
@@ -176,8 +191,11 @@ export class Shell {
     const baselineGuess = resolvedPercents(svc);
     const single = baselineGuess.size === 1 ? [...baselineGuess.keys()][0] : undefined;
     const stableRevision = single ? await this.client.getRevision(single) : undefined;
+    const namedRevision =
+      inputs.revisionName === single ? stableRevision : await this.client.getRevision(inputs.revisionName);
     const ctx = {
       stableRevision,
+      namedRevision,
       run: this.opts.runUrl,
       ...(this.opts.preview ? { pr: this.opts.preview.pr, sha: this.opts.preview.sha } : {}),
     };
@@ -313,6 +331,11 @@ export class Shell {
     }
   }
 
+  /**
+   * The candidate is Ready and its tag is served: status.traffic resolves the tag to it at the observed generation
+   * and RoutesReady is True (the gateway serves it). A failed candidate, a name taken, or a refusal that waiting
+   * for the candidate will not end stop the wait at once.
+   */
   private readyCheck(candidate: string, tag: string, minGeneration: number) {
     return (svc: Service): Service | undefined => {
       const failedRev =
@@ -324,13 +347,23 @@ export class Shell {
           `revision ${candidate} failed: ${failedRev.message ?? failedRev.reason ?? 'not ready'}`,
         );
       }
-      const ready = condition(svc, 'Ready');
-      if (ready?.status === 'False' && ready.reason === 'RevisionNameTaken') {
-        throw new RolloutFailed(`revision ${candidate} cannot be created: ${ready.message}`);
+      const routes = condition(svc, 'RoutesReady');
+      if (routes?.status === 'False' && routes.reason === 'RevisionNameTaken') {
+        throw new RolloutFailed(`revision ${candidate} cannot be created: ${routes.message}`);
       }
       if ((svc.status?.observedGeneration ?? 0) < minGeneration) return undefined;
+      if (routes?.status === 'False') {
+        const refused = {
+          kind: 'refused' as const,
+          reason: routes.reason ?? '',
+          message: routes.message ?? '',
+        };
+        if (refusalOutlastsReady(refused, svc, candidate))
+          throw new TrafficRefused(refused.reason, refused.message, describePercents(resolvedPercents(svc)));
+        return undefined;
+      }
       const target = svc.status?.traffic?.find((t) => t.tag === tag);
-      return target?.revisionName === candidate ? svc : undefined;
+      return target?.revisionName === candidate && routes?.status === 'True' ? svc : undefined;
     };
   }
 
@@ -456,7 +489,20 @@ export class Shell {
           core.startGroup(
             `Step ${state.step + 1}/${state.steps.length}: ${next.step.percent}% to ${state.candidate}`,
           );
-          await this.apply(next);
+          try {
+            await this.apply(next);
+          } catch (e) {
+            if (!(e instanceof TrafficRefused)) throw e;
+            // The step never reached users: the split before it stays, and the candidate is rolled back.
+            core.error(`✘ ${e.message}.`);
+            core.endGroup();
+            next = rollback(
+              state,
+              `Knative refused the ${next.step.percent}% step (${e.reason}: ${e.detail})`,
+              this.date(),
+            );
+            break;
+          }
           core.info(`Traffic: ${describePercents(resolvedPercents(this.service!))}`);
           if (progressionOf(state) === 'scheduled') {
             core.endGroup();
@@ -779,10 +825,70 @@ export class Shell {
     }
   }
 
-  /** Writes the state's traffic and waits until the route reports it. */
+  /** Writes the state's traffic and waits until users are served it; a rollback as rollBack does. */
   private async apply(next: Next, waitMs = this.inputs.timeoutMs): Promise<void> {
+    if (next.kind === 'rollback') {
+      await this.rollBack(next, waitMs);
+      return;
+    }
     const written = await this.write(next);
     await this.confirm(next, written, waitMs);
+  }
+
+  /**
+   * A rollback Knative routes whatever state the candidate is in: the block names no revision but the baseline
+   * (the candidate's tag goes with it), and the template is put back to the stable revision's, so the Service's
+   * latest ready revision, which `latestRevision` entries follow, is the stable one again and the next deploy
+   * builds on it. Should Knative refuse it all the same, the safest block follows: the template as it was, and
+   * every user entry that would not resolve to a Ready revision pinned to the stable revision.
+   */
+  private async rollBack(next: Extract<Next, { kind: 'rollback' }>, waitMs: number): Promise<void> {
+    const stable = stableOf(next.state);
+    const before = this.service;
+    const rev = await this.client.getRevision(stable).catch(() => undefined);
+    const restore = rev && before?.spec.template.metadata?.name !== stable ? templateOf(rev) : undefined;
+    let written: { service: Service; patch: ServicePatch };
+    try {
+      written = await this.write(next, { template: restore });
+    } catch (e) {
+      if (!(restore && e instanceof KubeError && (e.code === 400 || e.code === 422))) throw e;
+      core.warning(
+        `The stable revision's template could not be put back (${e.message}); rolling back the traffic alone.`,
+      );
+      written = await this.write(next);
+    }
+    try {
+      await this.confirm(next, written, waitMs);
+      return;
+    } catch (e) {
+      if (!(e instanceof TrafficRefused)) throw e;
+      core.warning(`${e.message}. Writing the safest block: ${stable} alone.`);
+    }
+    const routable = await this.routableTargets(this.service ?? written.service);
+    written = await this.write(next, {
+      template: restore ? before?.spec.template : undefined,
+      routable,
+    });
+    await this.confirm(next, written, waitMs);
+  }
+
+  /** Which traffic entries resolve to a Ready revision now: read once per revision they name. */
+  private async routableTargets(svc: Service): Promise<(t: TrafficTarget) => boolean> {
+    const latest = svc.status?.latestReadyRevisionName;
+    const names = new Set<string>();
+    for (const t of svc.spec.traffic ?? []) {
+      const n = t.latestRevision ? latest : t.revisionName;
+      if (n) names.add(n);
+    }
+    const ready = new Set<string>();
+    for (const n of names) {
+      const r = await this.client.getRevision(n).catch(() => undefined);
+      if (r && condition(r, 'Ready')?.status === 'True') ready.add(n);
+    }
+    return (t) => {
+      const n = t.latestRevision ? latest : t.revisionName;
+      return n !== undefined && ready.has(n);
+    };
   }
 
   /**
@@ -790,7 +896,10 @@ export class Shell {
    * another run changed the rollout meanwhile (a rollback or promote command, a newer deploy): then this run
    * stops without writing over it.
    */
-  private async write(next: Next): Promise<{ service: Service; patch: ServicePatch }> {
+  private async write(
+    next: Next,
+    extra: { template?: Template; routable?: (t: TrafficTarget) => boolean } = {},
+  ): Promise<{ service: Service; patch: ServicePatch }> {
     const expected = this.service?.metadata.annotations?.[STATE_ANNOTATION];
     let state = next.state;
     const written = await this.client.update(
@@ -812,7 +921,7 @@ export class Shell {
               `Another run changed this rollout meanwhile (now ${other.phase} at ${other.percent}%` +
                 `${other.paused ? `, paused by ${other.paused.by}` : ''}); it is rolled back all the same: ${next.reason}`,
             );
-            const patch = patchFor(fresh, state);
+            const patch = patchFor(fresh, state, extra.template, extra.routable);
             return { patch, result: patch };
           }
           throw new ConcurrentChange(
@@ -822,7 +931,7 @@ export class Shell {
             other,
           );
         }
-        const patch = patchFor(fresh, next.state);
+        const patch = patchFor(fresh, next.state, extra.template, extra.routable);
         return { patch, result: patch };
       },
       this.service,
@@ -834,7 +943,10 @@ export class Shell {
     return { service: written.service, patch: written.result };
   }
 
-  /** Waits until the route reports the traffic just written: generation observed, split as asked, routes ready. */
+  /**
+   * Waits until users are served the traffic just written: the generation observed, the split as asked and
+   * RoutesReady True. A block Knative refuses is answered at once with TrafficRefused, not by waiting out the time.
+   */
   private async confirm(
     next: Next,
     written: { service: Service; patch: ServicePatch },
@@ -846,17 +958,20 @@ export class Shell {
     try {
       this.service = await this.client.waitForService(
         this.inputs.service,
-        (svc) =>
-          (svc.status?.observedGeneration ?? 0) >= generation &&
-          samePercents(resolvedPercents(svc), wanted(svc)) &&
-          condition(svc, 'RoutesReady')?.status === 'True'
-            ? svc
-            : undefined,
+        (svc) => {
+          const v = routeVerdict(svc, generation, wanted(svc));
+          if (v.kind === 'refused')
+            throw new TrafficRefused(v.reason, v.message, describePercents(resolvedPercents(svc)));
+          return v.kind === 'served' ? svc : undefined;
+        },
         // A rollback is confirmed even when the run is being cancelled.
         { timeoutMs: waitMs, signal: next.kind === 'rollback' ? undefined : this.signal },
         written.service,
       );
     } catch (e) {
+      if (e instanceof TrafficRefused)
+        this.service =
+          (await this.client.getService(this.inputs.service).catch(() => undefined)) ?? this.service;
       if (e instanceof TimeoutError) {
         const last = (e as TimeoutError & { last?: Service }).last;
         const rr = last ? condition(last, 'RoutesReady') : undefined;
@@ -892,23 +1007,21 @@ export class Shell {
     this.service = svc;
     const next = rollback(state, reason, this.date());
     const baseline = describeBaseline(state.baseline);
-    let written: { service: Service; patch: ServicePatch };
-    try {
-      written = await this.write(next);
-    } catch (e) {
-      const now = describePercents(resolvedPercents(svc));
-      throw new RolloutFailed(
-        `Stopped (${reason}), and the rollback could not be written: ${(e as Error).message}. Traffic is still ` +
-          `${now}: run the action with command: rollback to put it on ${baseline}`,
-      );
-    }
+    const version = svc.metadata.resourceVersion;
     let message = `Stopped (${reason}): traffic is back on ${baseline}.`;
     try {
-      await this.confirm(next, written, 5000);
+      await this.rollBack(next as Extract<Next, { kind: 'rollback' }>, 5000);
     } catch (e) {
+      const now = describePercents(resolvedPercents(this.service ?? svc));
+      if (this.service?.metadata.resourceVersion === version) {
+        throw new RolloutFailed(
+          `Stopped (${reason}), and the rollback could not be written: ${(e as Error).message}. Traffic is still ` +
+            `${now}: run the action with command: rollback to put it on ${baseline}`,
+        );
+      }
       message =
         `Stopped (${reason}): the rollback to ${baseline} is written, but the route had not confirmed it ` +
-        `after 5s (${(e as Error).message}).`;
+        `after 5s (${(e as Error).message}). Traffic is on ${now}.`;
     }
     this.done('rolled-back', message, this.service ?? svc, next.state);
     throw new RolloutFailed(message);

@@ -86,7 +86,13 @@ export interface ServicePatch {
   spec: { template?: Template; traffic: TrafficTarget[] };
 }
 
-export function patchFor(svc: Service, state: RolloutState, template?: Template): ServicePatch {
+export function patchFor(
+  svc: Service,
+  state: RolloutState,
+  template?: Template,
+  /** For a rollback Knative refused: which user entries resolve to a Ready revision (the rest are pinned to stable). */
+  routable?: (t: TrafficTarget) => boolean,
+): ServicePatch {
   const traffic = buildTraffic(svc.spec.traffic ?? [], {
     tag: state.tag,
     stableTag: state.stableTag,
@@ -95,6 +101,8 @@ export function patchFor(svc: Service, state: RolloutState, template?: Template)
     percent: state.percent,
     promoted: state.phase === 'promoted',
     pinned: state.phase === 'stepping',
+    dropped: state.phase === 'rolled-back',
+    routable,
   });
   return {
     metadata: {
@@ -102,6 +110,41 @@ export function patchFor(svc: Service, state: RolloutState, template?: Template)
       annotations: { [STATE_ANNOTATION]: encodeState(state) },
     },
     spec: template ? { template, traffic } : { traffic },
+  };
+}
+
+/** Labels Knative puts on a Revision itself (pkg/reconciler/configuration/resources/revision.go MakeRevision). */
+const SERVER_LABEL = /^serving\.knative\.dev\//;
+/** Annotations Knative's webhook or controllers set on a Revision, never written in a template. */
+const SERVER_ANNOTATIONS = new Set([
+  'serving.knative.dev/creator',
+  'serving.knative.dev/lastModifier',
+  'serving.knative.dev/routes',
+  'serving.knative.dev/routingStateModified',
+  'serving.knative.dev/lastPinned',
+]);
+
+/**
+ * The template that makes a revision the Configuration's revision again: its name and spec, with the labels and
+ * annotations its template had. Knative accepts an existing revision of the Configuration under a BYO name when
+ * its spec is the same (CheckNameAvailability in pkg/reconciler/configuration/configuration.go) and sorts it
+ * first when it searches for the latest ready revision, so `latestRevision` targets follow it again, and the next
+ * deploy builds on it rather than on a failed candidate.
+ */
+export function templateOf(rev: Revision): Template {
+  const pick = (m: Record<string, string> | undefined, drop: (k: string) => boolean) => {
+    const out = Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !drop(k)));
+    return Object.keys(out).length ? out : undefined;
+  };
+  const labels = pick(rev.metadata.labels, (k) => SERVER_LABEL.test(k));
+  const annotations = pick(rev.metadata.annotations, (k) => SERVER_ANNOTATIONS.has(k));
+  return {
+    metadata: {
+      name: rev.metadata.name,
+      ...(labels ? { labels } : {}),
+      ...(annotations ? { annotations } : {}),
+    },
+    spec: structuredClone(rev.spec),
   };
 }
 
@@ -146,6 +189,8 @@ export interface DeployObservation {
   state?: RolloutState;
   /** The stable revision, for comparing specs. */
   stableRevision?: Revision;
+  /** The revision already named `revision-name`, if there is one: a revision never changes. */
+  namedRevision?: Revision;
   now: Date;
   run?: string;
   /** The GitHub Deployment created for this rollout. */
@@ -165,6 +210,10 @@ export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPl
   if (current.metadata?.name === inputs.revisionName && !specMatches(template.spec, current.spec)) {
     throw nameTaken(inputs.revisionName);
   }
+  // The name is a revision already (a rolled-back candidate, since its template is no longer the Service's):
+  // Knative would refuse a different spec under it (RevisionNameTaken), and never move traffic.
+  if (obs.namedRevision && !specMatches(template.spec, obs.namedRevision.spec))
+    throw nameTaken(inputs.revisionName);
   if (active && active.candidate === inputs.revisionName) return { kind: 'resume', state: active };
   // A preview never replaces a rollout that has (or is about to have) user traffic; another preview it may.
   if (active && obs.pr !== undefined && active.paused?.reason !== 'preview') {

@@ -15,6 +15,17 @@ export interface TrafficPlan {
   promoted?: boolean;
   /** The candidate is Ready: its tag names it even at 0% (a preview), rather than following the latest revision. */
   pinned?: boolean;
+  /**
+   * Rolled back: the candidate is named nowhere, not even by its tag. Knative refuses a whole block that resolves
+   * any target to a revision that is not Ready (traffic.go), and a failing candidate may be Ready one moment and
+   * crashed the next.
+   */
+  dropped?: boolean;
+  /**
+   * The safest block: user entries that would not resolve to a Ready revision (`routable` says which) are pinned
+   * to the first baseline revision for now, their tags kept.
+   */
+  routable?: (t: TrafficTarget) => boolean;
 }
 
 /** Splits `total` among `weights` in proportion, in whole percents that add up exactly (largest remainder). */
@@ -49,14 +60,21 @@ export function isManaged(
 /** The user's own entries from the current `spec.traffic`, percent set to 0. */
 export function userEntries(
   current: TrafficTarget[],
-  plan: Pick<TrafficPlan, 'tag' | 'stableTag' | 'baseline' | 'candidate'>,
+  plan: Pick<TrafficPlan, 'tag' | 'stableTag' | 'baseline' | 'candidate' | 'routable'>,
 ): TrafficTarget[] {
   const known = new Set(plan.baseline.map((b) => b.revisionName));
   if (plan.candidate) known.add(plan.candidate);
+  const stable = plan.baseline[0]!.revisionName;
   return current
     .filter((t) => !isManaged(t, plan.tag, plan.stableTag, known))
     .map((t) => {
       const { url: _url, ...rest } = t;
+      if (plan.routable && !plan.routable(t)) {
+        const { tag } = rest;
+        return tag
+          ? { tag, revisionName: stable, latestRevision: false, percent: 0 }
+          : { revisionName: stable, latestRevision: false, percent: 0 };
+      }
       return { ...rest, percent: 0 };
     });
 }
@@ -80,7 +98,9 @@ export function buildTraffic(current: TrafficTarget[], plan: TrafficPlan): Traff
       if (shares[i] === 0 && i > 0) return;
       out.push(pin(b.revisionName, shares[i]!, i === 0 && plan.stableTag ? plan.stableTag : undefined));
     });
-    if (plan.candidate && (plan.percent > 0 || plan.pinned))
+    if (plan.dropped) {
+      // Nothing under the candidate's tag: see TrafficPlan.dropped.
+    } else if (plan.candidate && (plan.percent > 0 || plan.pinned))
       out.push(pin(plan.candidate, plan.percent, plan.tag));
     else out.push({ tag: plan.tag, latestRevision: true, percent: 0 });
   }

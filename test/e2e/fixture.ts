@@ -4,6 +4,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { service, startHarness, type Harness } from '../emulator/helpers.ts';
+import type { EmulatorOptions } from '../emulator/emulator.ts';
 import type { KObject } from '../emulator/util.ts';
 import { runAction, type ActionResult, type RunActionOptions } from './runner.ts';
 import { decodeState, STATE_ANNOTATION, type RolloutState } from '../../src/rollout/state.ts';
@@ -21,6 +22,8 @@ export interface Fixture {
   maxPercent: Map<string, number>;
   /** API requests that were not reads. */
   writes(): { method: string; url: string }[];
+  /** Writes that took effect: not answered 409 Conflict (a write the action then re-read and retried). */
+  landed(): { method: string; url: string }[];
   revisions(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -28,10 +31,10 @@ export interface Fixture {
 export const FAST = { interval: '600ms', 'probe-rps': '25', timeout: '10s' };
 
 export async function fixture(
-  opts: { name?: string; traffic?: KObject[]; revisionName?: string } = {},
+  opts: { name?: string; traffic?: KObject[]; revisionName?: string; emulator?: EmulatorOptions } = {},
 ): Promise<Fixture> {
   const name = opts.name ?? 'hello';
-  const h = await startHarness({ seed: 7 });
+  const h = await startHarness({ seed: 7, ...opts.emulator });
   const dir = mkdtempSync(join(tmpdir(), 'e2e-'));
   const maxPercent = new Map<string, number>();
   h.emulator.store.subscribe((e) => {
@@ -77,6 +80,10 @@ export async function fixture(
     },
     writes: () =>
       h.emulator.api.requests.filter((r) => r.method !== 'GET').map(({ method, url }) => ({ method, url })),
+    landed: () =>
+      h.emulator.api.requests
+        .filter((r) => r.method !== 'GET' && r.status !== 409)
+        .map(({ method, url }) => ({ method, url })),
     revisions: async () => {
       const list = (await h.api.listNamespacedCustomObject({
         group: 'serving.knative.dev',

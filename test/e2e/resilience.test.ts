@@ -34,8 +34,10 @@ it('a 409 on a write is answered by reading the Service again and retrying', asy
   expect(r.code, r.stdout).toBe(0);
   expect(r.outputs.status).toBe('promoted');
   expect(f.h.emulator.faults.hits[0]).toBe(2);
-  // Deploy, 50% and promote: 3 patches that landed, plus the 2 refused ones.
-  expect(f.writes()).toHaveLength(5);
+  // Deploy, 50% and promote: 3 patches that landed, plus the 2 refused ones (and any real 409 from a status
+  // update between a read and a write, re-read and retried the same way).
+  expect(f.landed()).toHaveLength(3);
+  expect(f.writes().length).toBeGreaterThanOrEqual(5);
   expect(await f.percents()).toEqual({ 'hello-v2': 100 });
 });
 

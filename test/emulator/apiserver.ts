@@ -218,6 +218,8 @@ export interface RequestRecord {
   /** Wall-clock milliseconds when the request arrived. */
   at: number;
   userAgent: string;
+  /** The answer's status code, once sent. */
+  status?: number;
 }
 
 export class ApiServer {
@@ -250,12 +252,14 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const body = await readBody(req);
     if (url.pathname.startsWith('/emulator/')) return this.opts.control(req, res, body);
-    this.requests.push({
+    const record: RequestRecord = {
       method: req.method ?? 'GET',
       url: req.url ?? '/',
       at: Date.now(),
       userAgent: req.headers['user-agent'] ?? '',
-    });
+    };
+    this.requests.push(record);
+    res.on('finish', () => (record.status = res.statusCode));
 
     // client-go (kubectl) sends no bearer token over plain HTTP, so a request without one is the default user;
     // a token that is present must be one the emulator issued.

@@ -151,6 +151,17 @@ export class Backends {
     this.watchDeadline(backend);
   }
 
+  /**
+   * The revision's container exits now, as one killed by the kernel or crashing under load would (exit code 137
+   * for a SIGKILL by default); the kubelet restarts it after its back-off. For tests and the soak.
+   */
+  kill(namespace: string, name: string, exitCode = 137, message = 'killed'): boolean {
+    const b = this.backends.get(revKey(namespace, name));
+    if (!b?.container) return false;
+    this.exited(b, exitCode, message);
+    return true;
+  }
+
   stop(namespace: string, name: string): void {
     const key = revKey(namespace, name);
     const b = this.backends.get(key);

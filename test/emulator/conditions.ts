@@ -24,7 +24,11 @@ export class ConditionSet {
 
   /** A manager over a copy of `conds`; read the result from `.conditions`. */
   manage(conds: Condition[] | undefined, now: Date): ConditionManager {
-    return new ConditionManager(this, (conds ?? []).map((c) => ({ ...c })), now);
+    return new ConditionManager(
+      this,
+      (conds ?? []).map((c) => ({ ...c })),
+      now,
+    );
   }
 }
 

@@ -30,6 +30,11 @@ export interface EmulatorOptions {
   /** How long the gateway takes to program a traffic change (default 20 ms). */
   ingressDelayMs?: number;
   probeIntervalMs?: number;
+  /** The kubelet's first restart back-off for a crashed container, doubling to 5 min (default 10 s). */
+  restartBackoffMs?: number;
+  /** How long a ready revision may go without requests before it is inactive (default 90 s: Knative's 60 s
+   * stable window plus its 30 s scale-to-zero grace period). */
+  idleAfterMs?: number;
   bookmarkIntervalMs?: number;
   /** Watch events kept for resuming watches; older resourceVersions get 410 Gone. */
   historyLimit?: number;
@@ -92,6 +97,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     run,
     progressDeadlineMs: options.progressDeadlineMs ?? 600_000,
     probeIntervalMs: options.probeIntervalMs ?? 25,
+    restartBackoffMs: options.restartBackoffMs,
+    idleAfterMs: options.idleAfterMs,
     isStuck: (key) => faults.isStuck(key),
     onState: (ns, name, state) => reconciler.onBackendState(ns, name, state),
     random,

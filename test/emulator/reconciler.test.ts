@@ -352,7 +352,9 @@ describe('status.traffic resolution', () => {
     await h.mergePatch('t-res', { spec: { template: template({ image: 'x/t-res:3' }) } });
     await h.waitFor(
       () => h.get('routes', 't-res'),
-      (r) => r.status?.traffic?.some((t: KObject) => t.revisionName === 't-res-00003') && readyStatus(r) === 'True',
+      (r) =>
+        r.status?.traffic?.some((t: KObject) => t.revisionName === 't-res-00003') &&
+        readyStatus(r) === 'True',
     );
     const next = await h.get('services', 't-res');
     expect(next.status.traffic.map((t: KObject) => [t.tag, t.revisionName, t.percent])).toEqual([

@@ -214,7 +214,11 @@ export class Reconciler {
     const want: KObject[] = route.spec.traffic ?? [];
     const got: KObject[] = route.status?.traffic ?? [];
     const notYet = () =>
-      m.markUnknown('RoutesReady', 'TrafficNotMigrated', 'Traffic is not yet migrated to the latest revision.');
+      m.markUnknown(
+        'RoutesReady',
+        'TrafficNotMigrated',
+        'Traffic is not yet migrated to the latest revision.',
+      );
     if (want.length !== got.length) return notYet();
     // Compared ignoring URL and LatestRevision, configuration targets replaced by the latest ready revision.
     const key = (t: KObject) =>
@@ -313,13 +317,18 @@ export class Reconciler {
     if (st.latestReadyRevisionName !== lcr.metadata.name) m.markUnknown('Ready', '', '');
     const rc = condition(lcr, 'Ready');
     if (rc?.status === 'False') {
-      m.markFalse('Ready', 'RevisionFailed', `Revision "${lcr.metadata.name}" failed with message: ${rc.message ?? ''}.`);
+      m.markFalse(
+        'Ready',
+        'RevisionFailed',
+        `Revision "${lcr.metadata.name}" failed with message: ${rc.message ?? ''}.`,
+      );
     }
 
     // findAndSetLatestReadyRevision over getSortedCreatedRevisions: from the latest ready revision's generation up
     // to the Configuration's (and a BYO revision's own), the BYO name first, then newest first.
     let candidates = this.store.list('revisions', namespace, (r) => r.metadata.labels?.[L_CONFIG] === name);
-    const lrr = st.latestReadyRevisionName && this.store.get('revisions', namespace, st.latestReadyRevisionName);
+    const lrr =
+      st.latestReadyRevisionName && this.store.get('revisions', namespace, st.latestReadyRevisionName);
     if (lrr) {
       const from = Number.isFinite(configGeneration(lrr)) ? configGeneration(lrr) : gen;
       const gens = new Set<number>();
@@ -362,7 +371,10 @@ export class Reconciler {
       spec: clone(template.spec),
       status: {},
     });
-    const stored = this.store.update('revisions', this.revisionStatus(rev, { ready: false, progressed: false }));
+    const stored = this.store.update(
+      'revisions',
+      this.revisionStatus(rev, { ready: false, progressed: false }),
+    );
     this.backends.ensure(rev);
     return stored;
   }
@@ -409,7 +421,11 @@ export class Reconciler {
       if (state.idle) m.markFalse('Active', 'NoTraffic', 'The target is not receiving traffic.');
       else m.markTrue('Active');
     } else if (state.progressed) {
-      m.markUnknown('Active', 'Queued', 'Requests to the target are being buffered as resources are provisioned.');
+      m.markUnknown(
+        'Active',
+        'Queued',
+        'Requests to the target are being buffered as resources are provisioned.',
+      );
     } else if (state.deadlineExceeded) {
       m.markFalse('Active', 'TimedOut', 'The target could not be activated.');
     } else m.markUnknown('Active', 'Deploying', '');
@@ -554,7 +570,11 @@ export class Reconciler {
             reason: 'RevisionMissing',
             message: `Revision "${rev.metadata.name}" failed to become ready.`,
           }
-        : { failure: false, reason: 'RevisionMissing', message: `Revision "${rev.metadata.name}" is not yet ready.` };
+        : {
+            failure: false,
+            reason: 'RevisionMissing',
+            message: `Revision "${rev.metadata.name}" is not yet ready.`,
+          };
     const missing = (kind: string, n: string): TargetError => ({
       failure: true,
       reason: `${kind}Missing`,

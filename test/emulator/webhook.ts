@@ -911,6 +911,99 @@ const POINTER_FIELDS = new Set([
 const PROBE_HANDLERS = new Set(['exec', 'httpGet', 'tcpSocket', 'grpc']);
 const PROBES = new Set(['readinessProbe', 'livenessProbe', 'startupProbe']);
 
+/** Go struct field order, which go-cmp follows; fields not listed keep their JSON order, after the listed ones. */
+const STRUCT_ORDER: Record<string, string[]> = {
+  '': ['metadata', 'spec'],
+  metadata: [
+    'name',
+    'generateName',
+    'namespace',
+    'uid',
+    'resourceVersion',
+    'generation',
+    'labels',
+    'annotations',
+  ],
+  // RevisionSpec: the inlined PodSpec first, then its own fields.
+  spec: [
+    'volumes',
+    'initContainers',
+    'containers',
+    'restartPolicy',
+    'terminationGracePeriodSeconds',
+    'activeDeadlineSeconds',
+    'dnsPolicy',
+    'nodeSelector',
+    'serviceAccountName',
+    'automountServiceAccountToken',
+    'securityContext',
+    'imagePullSecrets',
+    'affinity',
+    'schedulerName',
+    'tolerations',
+    'priorityClassName',
+    'runtimeClassName',
+    'enableServiceLinks',
+    'containerConcurrency',
+    'timeoutSeconds',
+    'responseStartTimeoutSeconds',
+    'idleTimeoutSeconds',
+  ],
+  containers: [
+    'name',
+    'image',
+    'command',
+    'args',
+    'workingDir',
+    'ports',
+    'envFrom',
+    'env',
+    'resources',
+    'volumeMounts',
+    'livenessProbe',
+    'readinessProbe',
+    'startupProbe',
+    'lifecycle',
+    'terminationMessagePath',
+    'terminationMessagePolicy',
+    'imagePullPolicy',
+    'securityContext',
+  ],
+  probe: [
+    'exec',
+    'httpGet',
+    'tcpSocket',
+    'grpc',
+    'initialDelaySeconds',
+    'timeoutSeconds',
+    'periodSeconds',
+    'successThreshold',
+    'failureThreshold',
+    'terminationGracePeriodSeconds',
+  ],
+  ports: ['name', 'hostPort', 'containerPort', 'protocol', 'hostIP'],
+  env: ['name', 'value', 'valueFrom'],
+};
+
+function goOrder(keys: string[], field: string, parent: string): string[] {
+  const which =
+    field === '' && parent === ''
+      ? ''
+      : field === 'metadata' && parent === ''
+        ? 'metadata'
+        : field === 'spec' && parent === ''
+          ? 'spec'
+          : PROBES.has(field)
+            ? 'probe'
+            : field === 'containers' || field === 'initContainers'
+              ? 'containers'
+              : field;
+  const order = STRUCT_ORDER[which];
+  if (!order) return keys;
+  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
+  return [...keys].sort((a, b) => rank(a) - rank(b));
+}
+
 /** fmt's %+v of a decoded JSON value, near enough: structs as {Field:value}, lists as [a b], maps as map[k:v]. */
 function goValue(v: unknown, asMap = false): string {
   if (Array.isArray(v)) return `[${v.map((x) => goValue(x)).join(' ')}]`;
@@ -961,7 +1054,7 @@ export function shortDiff(a: unknown, b: unknown): string {
         }
         return;
       }
-      for (const k of keys) {
+      for (const k of goOrder(keys, field, parent)) {
         let step = `.${goField(k)}`;
         if (path === '' && k === 'metadata') step = '.ObjectMeta';
         else if (field === 'spec' && parent === '' && !REVISION_SPEC_FIELDS.has(k))

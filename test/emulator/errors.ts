@@ -185,6 +185,8 @@ export const fe = {
   invalidValue: (value: unknown, path: string, details = '') =>
     FieldErrors.of(`invalid value: ${String(value)}`, [path], details),
   generic: (message: string, ...paths: string[]) => FieldErrors.of(message, paths.length ? paths : ['']),
+  /** A FieldError with no Paths at all (Go's `&apis.FieldError{Message: ...}`): rendered `message: `. */
+  pathless: (message: string) => FieldErrors.of(message, []),
   missingOneOf: (...paths: string[]) => FieldErrors.of('expected exactly one, got neither', paths),
   multipleOneOf: (...paths: string[]) => FieldErrors.of('expected exactly one, got both', paths),
   outOfBounds: (value: unknown, lower: unknown, upper: unknown, path: string) =>

@@ -248,10 +248,163 @@ export function parseDuration(text: string): number {
 
 export const PROGRESS_DEADLINE = 'serving.knative.dev/progress-deadline';
 
-/** The progress-deadline annotation in ms (whole seconds, minutes or hours), or undefined when malformed. */
+/**
+ * The progress-deadline annotation in ms, or undefined when Knative's validateProgressDeadlineAnnotation refuses it
+ * (not a Go duration, not whole seconds, or negative).
+ */
 export function parseProgressDeadline(value: string): number | undefined {
-  const m = /^(\d+)(s|m|h)$/.exec(value);
-  return m ? Number(m[1]) * UNIT_MS[m[2] as 's' | 'm' | 'h'] : undefined;
+  const ns = parseGoDuration(value);
+  if (ns === undefined || ns < 0 || ns % NS_PER_SECOND !== 0) return undefined;
+  return ns / 1_000_000;
+}
+
+export const NS_PER_SECOND = 1_000_000_000;
+const GO_DURATION_UNITS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  '\u00b5s': 1e3, // µs, U+00B5 micro sign
+  '\u03bcs': 1e3, // μs, U+03BC Greek letter mu
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/** Go's time.ParseDuration, in nanoseconds; undefined where Go returns an error. (Overflow is not checked.) */
+export function parseGoDuration(text: string): number | undefined {
+  let s = text;
+  let neg = false;
+  if (s !== '' && (s[0] === '-' || s[0] === '+')) {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (s === '') return undefined;
+  let total = 0;
+  while (s !== '') {
+    const m = /^(\d*)(?:\.(\d*))?/.exec(s);
+    const intPart = m?.[1] ?? '';
+    const fracPart = m?.[2];
+    if (intPart === '' && !fracPart) return undefined; // no digits before or after the dot
+    s = s.slice(m![0].length);
+    let i = 0;
+    while (i < s.length && s[i] !== '.' && !(s[i] >= '0' && s[i] <= '9')) i++;
+    if (i === 0) return undefined; // missing unit
+    const unit = GO_DURATION_UNITS[s.slice(0, i)];
+    if (unit === undefined) return undefined; // unknown unit
+    s = s.slice(i);
+    total += Number(intPart || '0') * unit;
+    if (fracPart) total += Math.floor(Number(`0.${fracPart}`) * unit);
+  }
+  return neg ? -total : total;
+}
+
+/** Go's time.Duration.String for whole seconds (the bounds Knative prints): `6s`, `1h0m0s`. */
+export function goDurationString(ns: number): string {
+  if (ns === 0) return '0s';
+  let secs = Math.floor(ns / NS_PER_SECOND);
+  const h = Math.floor(secs / 3600);
+  secs -= h * 3600;
+  const m = Math.floor(secs / 60);
+  secs -= m * 60;
+  if (h > 0) return `${h}h${m}m${secs}s`;
+  if (m > 0) return `${m}m${secs}s`;
+  return `${secs}s`;
+}
+
+/** Go's fmt %q of a string (strconv.Quote): ASCII escapes as Go writes them, printable Unicode kept. */
+export function goQuote(value: string): string {
+  let out = '"';
+  for (const ch of value) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (c >= 0x20 && c < 0x7f) out += ch;
+    else if (c === 0x07) out += '\\a';
+    else if (c === 0x08) out += '\\b';
+    else if (c === 0x0c) out += '\\f';
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x0d) out += '\\r';
+    else if (c === 0x09) out += '\\t';
+    else if (c === 0x0b) out += '\\v';
+    else if (c < 0x80) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (c < 0xa0) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+// ---- image references: go-containerregistry pkg/name.ParseReference with WeakValidation -----------------
+
+const TAG_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789_-.ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const REPOSITORY_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789_-./';
+
+function checkElement(element: string, allowed: string, min: number, max: number): boolean {
+  const runes = [...element];
+  return runes.length >= min && runes.length <= max && runes.every((r) => allowed.includes(r));
+}
+
+/** net/url's Parse("//" + name).Host == name, the check pkg/name applies to a registry. */
+function validRegistry(name: string): boolean {
+  if ([...name].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) return false; // control character
+  if (/[@/?#%]/.test(name)) return false; // userinfo, path, query or fragment: Host differs (or bad escape)
+  let host = name;
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    if (end < 0) return false; // missing ']' in host
+    const port = host.slice(end + 1);
+    if (!/^(:\d*)?$/.test(port)) return false;
+    host = host.slice(0, end + 1);
+  } else {
+    const colon = host.lastIndexOf(':');
+    if (colon >= 0) {
+      if (!/^:\d*$/.test(host.slice(colon))) return false; // invalid port
+      host = host.slice(0, colon);
+    }
+  }
+  // url.shouldEscape in encodeHost mode refuses any other ASCII.
+  return [...host].every((ch) => ch.codePointAt(0)! >= 0x80 || /[A-Za-z0-9\-_.~!$&'()*+,;=:[\]<>"]/.test(ch));
+}
+
+function validRepository(name: string): boolean {
+  if (name.length === 0) return false; // a repository name must be specified
+  let registry = '';
+  let repo = name;
+  const slash = name.indexOf('/');
+  const first = slash >= 0 ? name.slice(0, slash) : '';
+  if (first.includes('.') || first.includes(':')) {
+    registry = first;
+    repo = name.slice(slash + 1);
+  }
+  return checkElement(repo, REPOSITORY_CHARS, 2, 255) && validRegistry(registry);
+}
+
+function validTag(name: string): boolean {
+  let base = name;
+  const parts = name.split(':');
+  if (parts.length > 1 && !parts[parts.length - 1].includes('/')) {
+    base = parts.slice(0, -1).join(':');
+    const tag = parts[parts.length - 1];
+    if (tag !== '' && !checkElement(tag, TAG_CHARS, 1, 128)) return false;
+  }
+  return validRepository(base);
+}
+
+function validDigest(name: string): boolean {
+  const parts = name.split('@');
+  if (parts.length !== 2) return false;
+  const [base, dig] = parts;
+  if (!dig.startsWith('sha256:') || !/^[a-f0-9]{64}$/.test(dig.slice('sha256:'.length))) return false;
+  // NewTag(base) succeeding means its repository parses; otherwise the base itself must be a repository.
+  return validTag(base) || validRepository(base);
+}
+
+/**
+ * go-containerregistry name.ParseReference(s, name.WeakValidation): undefined when it parses, else its error
+ * (which is always "could not parse reference: <s>", whatever failed underneath).
+ */
+export function imageReferenceError(image: string): string | undefined {
+  if (validTag(image) || validDigest(image)) return undefined;
+  return `could not parse reference: ${image}`;
 }
 
 export const DNS1035_FMT = '[a-z]([-a-z0-9]*[a-z0-9])?';

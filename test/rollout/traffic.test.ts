@@ -11,7 +11,10 @@ function knativeAccepts(traffic: TrafficTarget[]): string | undefined {
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
       metadata: { name: 'hello', namespace: 'default' },
-      spec: { template: { spec: { containers: [{ image: 'x' }] } }, traffic: structuredClone(traffic) },
+      spec: {
+        template: { spec: { containers: [{ image: 'ghcr.io/example/app:1' }] } },
+        traffic: structuredClone(traffic),
+      },
     },
     undefined,
     'test',

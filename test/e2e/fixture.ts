@@ -28,7 +28,7 @@ export interface Fixture {
 export const FAST = { interval: '600ms', 'probe-rps': '25', timeout: '10s' };
 
 export async function fixture(
-  opts: { name?: string; traffic?: KObject[]; revisionName?: string } = {},
+  opts: { name?: string; traffic?: KObject[]; revisionName?: string; labels?: Record<string, string> } = {},
 ): Promise<Fixture> {
   const name = opts.name ?? 'hello';
   const h = await startHarness({ seed: 7 });
@@ -46,6 +46,7 @@ export async function fixture(
       image: 'ghcr.io/example/hello:v1',
       revisionName: opts.revisionName,
       traffic: opts.traffic,
+      labels: opts.labels,
     }),
   );
   await h.settled(name);

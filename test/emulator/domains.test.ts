@@ -231,7 +231,7 @@ describe('a host label over 63 characters fails the Route (route.go errorConfigM
 
   it('a cluster-local Service of the same name is fine: its host ignores the domain-template', async () => {
     const name = 'c'.repeat(56);
-    await h.create({ ...service(name), metadata: { name, labels: LOCAL } });
+    await h.create(service(name, { labels: LOCAL }));
     const svc = await h.settled(name);
     expect(cond(svc, 'Ready')).toBe('True : ');
     expect(svc.status.url).toBe(`http://${name}.default.svc.cluster.local`);
@@ -247,10 +247,9 @@ describe('cluster-local visibility (visibility.go, route.go, resources/ingress.g
 
   it('gives a labelled Service svc.cluster.local URLs, served by the local gateway only', async () => {
     const name = 'cl-svc';
-    await h.create({
-      ...service(name, { traffic: [{ latestRevision: true, percent: 100, tag: 'latest' }] }),
-      metadata: { name, labels: LOCAL },
-    });
+    await h.create(
+      service(name, { labels: LOCAL, traffic: [{ latestRevision: true, percent: 100, tag: 'latest' }] }),
+    );
     const svc = await h.settled(name);
     expect(cond(svc, 'Ready')).toBe('True : ');
     expect(svc.status.url).toBe(`http://${name}.default.svc.cluster.local`);

@@ -6,6 +6,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { formatDuration, parseDuration } from './duration.ts';
 import { parseAnalysis, type AnalysisConfig } from './health/prometheus.ts';
 import { parseWebhooks, type Webhook } from './health/webhooks.ts';
+import { checkTagLabel } from './knative/hosts.ts';
 
 export type Command = 'deploy' | 'promote' | 'rollback' | 'advance' | 'pause' | 'resume' | 'status' | 'help';
 export const COMMANDS: readonly Command[] = [
@@ -82,6 +83,8 @@ export interface Inputs {
   intervalMs: number;
   timeoutMs: number;
   gateway?: URL;
+  /** The cluster-local gateway, for the hosts of cluster-local Services. */
+  localGateway?: URL;
   smokeTests: SmokeTest[];
   maxErrorRate: number;
   /** undefined: no latency limit. */
@@ -529,26 +532,19 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
   if (stableTag !== '' && stableTag === tag) {
     throw new InputError('stable-tag', `"${stableTag}" is also the candidate 'tag': they must differ`);
   }
+  // Each tag's host label, `<tag>-<service>`, must fit in 63 characters, or Knative fails the whole Route.
+  if (service && command !== 'status' && command !== 'help') {
+    const opts = { serviceInput: servicesText ? 'services' : 'service' };
+    checkTagLabel('tag', tag, service, namespace, { ...opts, preview: ctx.tag !== undefined });
+    if (stableTag !== '') checkTagLabel('stable-tag', stableTag, service, namespace, opts);
+  }
 
   const intervalMs = parseDurationInput('interval', get('interval'), '1m');
   const steps = parseSteps(get('steps'), intervalMs);
   const timeoutMs = parseDurationInput('timeout', get('timeout'), '5m');
 
-  let gateway: URL | undefined;
-  const gatewayText = get('gateway');
-  if (gatewayText) {
-    try {
-      gateway = new URL(gatewayText);
-    } catch {
-      throw new InputError(
-        'gateway',
-        `"${gatewayText}" is not a URL: expected a base URL like http://10.0.0.1 or https://gw.example.com`,
-      );
-    }
-    if (gateway.protocol !== 'http:' && gateway.protocol !== 'https:') {
-      throw new InputError('gateway', `"${gatewayText}" must be an http:// or https:// URL`);
-    }
-  }
+  const gateway = parseGateway('gateway', get('gateway'));
+  const localGateway = parseGateway('local-gateway', get('local-gateway'));
 
   const smokeTests = parseSmokeTests(get('smoke-tests'), get('smoke-path'));
   const maxErrorRate = parseNumber(
@@ -613,6 +609,7 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
     intervalMs,
     timeoutMs,
     gateway,
+    localGateway,
     smokeTests,
     maxErrorRate,
     maxLatencyP99Ms,
@@ -629,6 +626,24 @@ export function parseInputs(get: GetInput, ctx: ParseContext): Inputs {
     dryRun: parseBoolean('dry-run', get('dry-run'), false),
     acceptSplit: parseBoolean('accept-split', get('accept-split'), false),
   };
+}
+
+/** A gateway's base URL (`gateway`, `local-gateway`); undefined when empty. */
+function parseGateway(input: string, text: string): URL | undefined {
+  if (!text) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InputError(
+      input,
+      `"${text}" is not a URL: expected a base URL like http://10.0.0.1 or https://gw.example.com`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InputError(input, `"${text}" must be an http:// or https:// URL`);
+  }
+  return url;
 }
 
 export function describeSteps(steps: Step[]): string {

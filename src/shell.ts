@@ -11,6 +11,7 @@ import { callWebhooks, type WebhookResult, type WebhookType } from './health/web
 import { runSmokeTests } from './health/smoke.ts';
 import { describeSteps, InputError, type Inputs, type Template } from './inputs.ts';
 import { AbortedError, KnativeClient, KubeError, TimeoutError } from './knative/client.ts';
+import { checkGateways, gatewayFor } from './knative/hosts.ts';
 import { condition, resolvedPercents, tagUrl, type Service, type TrafficTarget } from './knative/types.ts';
 import { refusalOutlastsReady, routeVerdict } from './rollout/route.ts';
 import {
@@ -157,6 +158,8 @@ export class Shell {
       );
     }
     this.service = svc;
+    // A command that may smoke-test or probe must be able to reach the Service's hosts: known before any write.
+    if (['deploy', 'promote', 'resume', 'advance'].includes(inputs.command)) checkGateways(svc, inputs);
     switch (inputs.command) {
       case 'deploy':
         return this.deploy(svc);
@@ -421,9 +424,10 @@ export class Shell {
       core.endGroup();
 
       const url = tagUrl(this.service, state.tag)!;
-      core.startGroup(`Smoke test ${url}${inputs.gateway ? ` via ${inputs.gateway.origin}` : ''}`);
+      const gateway = gatewayFor(url, this.service, inputs);
+      core.startGroup(`Smoke test ${url}${gateway ? ` via ${gateway.origin}` : ''}`);
       const smokeBegan = this.now();
-      const results = await runSmokeTests({ url, gateway: inputs.gateway }, inputs.smokeTests, {
+      const results = await runSmokeTests({ url, gateway }, inputs.smokeTests, {
         signal: this.signal,
       });
       if (this.signal?.aborted) throw new AbortedError();
@@ -585,16 +589,19 @@ export class Shell {
       // A request due in the warm-up may be answered after it: the probes know when each one was due.
       warmupMs: inputs.warmupMs,
     };
+    const cand = { url: candUrl, gateway: gatewayFor(candUrl, svc, inputs) };
+    const stable = stableUrl ? { url: stableUrl, gateway: gatewayFor(stableUrl, svc, inputs) } : undefined;
     this.probes = {
-      cand: new Prober({ url: candUrl, gateway: inputs.gateway }, opts).start(),
-      stable: stableUrl ? new Prober({ url: stableUrl, gateway: inputs.gateway }, opts).start() : undefined,
+      cand: new Prober(cand, opts).start(),
+      stable: stable ? new Prober(stable, opts).start() : undefined,
       startedAt: this.now(),
       lastLookAt: this.now(),
       stableSeen: new Histogram(),
     };
     if (inputs.probeRps > 0)
       core.info(
-        `Probing ${candUrl}${stableUrl ? ` and ${stableUrl}` : ''} at ${inputs.probeRps} req/s each` +
+        `Probing ${candUrl}${stableUrl ? ` and ${stableUrl}` : ''}` +
+          `${cand.gateway ? ` via ${cand.gateway.origin}` : ''} at ${inputs.probeRps} req/s each` +
           (stableUrl ? '' : ': no stable tag, so only the absolute limits apply'),
       );
     return this.probes;

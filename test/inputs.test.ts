@@ -123,6 +123,7 @@ describe('parseInputs with the defaults of action.yml', () => {
       intervalMs: 60_000,
       timeoutMs: 300_000,
       gateway: undefined,
+      localGateway: undefined,
       smokeTests: [{ path: '/', method: 'GET', headers: {}, expectStatus: [200], retries: 2 }],
       maxErrorRate: 0.01,
       maxLatencyP99Ms: undefined,
@@ -195,7 +196,9 @@ describe('command, service and namespace', () => {
 
   it('accepts a 61-character service, but above that no revision name `<service>-x` fits in 63', () => {
     const service = 'a'.repeat(61);
-    expect(parse({ service, 'revision-name': `${service}-x` }).revisionName).toHaveLength(63);
+    // (Only a one-letter tag fits in its host label, `x-<service>`.)
+    const tags = { tag: 'x', 'stable-tag': '' };
+    expect(parse({ service, 'revision-name': `${service}-x`, ...tags }).revisionName).toHaveLength(63);
     const longer = 'a'.repeat(62);
     expectError(
       { service: longer, 'revision-name': `${longer}-x` },
@@ -332,6 +335,68 @@ describe('tag and stable-tag', () => {
     expectError({ tag: 'stable' }, 'stable-tag', `"stable" is also the candidate 'tag': they must differ`);
   });
 
+  // Knative fails a Route whose host has a label over 63 characters: pkg/reconciler/route/domains/domains.go.
+  const over = (label: string) =>
+    `the host label "${label}" is ${label.length} characters, over the 63 Knative allows (the tag's URL is ` +
+    `http://${label}.default.<domain>; Knative would fail the whole Route with ErrorConfig)`;
+
+  it('accepts a tag whose host label `<tag>-<service>` is 63 characters', () => {
+    const tag = 'a'.repeat(57);
+    expect(parse({ tag }).tag).toBe(tag);
+    expect(parse({ 'stable-tag': tag }).stableTag).toBe(tag);
+  });
+
+  it('refuses a tag or stable-tag whose host label is over 63 characters, saying how long it may be', () => {
+    const tag = 'a'.repeat(58);
+    expectError(
+      { tag },
+      'tag',
+      `"${tag}" is too long for Service "hello": ${over(`${tag}-hello`)}. Give a tag of at most 57 characters`,
+    );
+    expectError(
+      { 'stable-tag': tag },
+      'stable-tag',
+      `"${tag}" is too long for Service "hello": ${over(`${tag}-hello`)}. Give a tag of at most 57 characters`,
+    );
+  });
+
+  it('refuses the default tag for a Service name that leaves no room for it', () => {
+    const service = 'b'.repeat(57); // latest-<57> is 64
+    expectError(
+      { service, 'revision-name': `${service}-v2` },
+      'tag',
+      `"latest" is too long for Service "${service}": ${over(`latest-${service}`)}. Give a tag of at most 5 characters`,
+    );
+  });
+
+  it('names the service when no tag at all would fit, or for a pull request preview', () => {
+    const service = 'c'.repeat(62);
+    const e = errorOf(() =>
+      parse({ service, 'revision-name': '', command: 'rollback', image: '', tag: 'x' }),
+    );
+    expect(e.input).toBe('service');
+    expect(e.message).toBe(
+      `Input 'service': "${service}" is too long to be tagged: with the tag "x" ${over(`x-${service}`)}. ` +
+        'The action tags revisions, so the Service name may have at most 61 characters',
+    );
+    const s56 = 'd'.repeat(56); // pr-12345-<56> is 65
+    expectError(
+      { service: s56, 'revision-name': `${s56}-v2` },
+      'service',
+      `the preview tag "pr-12345" is too long for Service "${s56}": ${over(`pr-12345-${s56}`)}. ` +
+        'Previews of this pull request need a Service name of at most 54 characters',
+      { tag: 'pr-12345' },
+    );
+    // With services, the input named is services.
+    const s55 = 'e'.repeat(55); // pr-12345-<55> is 64; its default revision name <55>-0a1b2c3 is 63
+    const e2 = errorOf(() => parse({ service: '', services: `${s55}\nhello` }, { tag: 'pr-12345' }));
+    expect(e2.input).toBe('services');
+  });
+
+  it('does not check host labels for status, which writes nothing', () => {
+    expect(parse({ command: 'status', image: '', tag: 'a'.repeat(60) }).command).toBe('status');
+  });
+
   it('turns the stable tag off when given empty', () => {
     expect(parse({ 'stable-tag': '' }).stableTag).toBe('');
     // And then any tag is fine, including the default stable-tag's name.
@@ -444,6 +509,23 @@ describe('interval and timeout', () => {
 
   it('checks interval before steps, since a step takes its dwell from it', () => {
     expectError({ interval: 'x', steps: '50,10' }, 'interval', notDuration('x'));
+  });
+});
+
+describe('local-gateway', () => {
+  it('is a URL when given, like gateway', () => {
+    expect(parse({ 'local-gateway': 'http://10.0.0.2' }).localGateway?.href).toBe('http://10.0.0.2/');
+    expect(parse().localGateway).toBeUndefined();
+    expectError(
+      { 'local-gateway': 'kourier-internal' },
+      'local-gateway',
+      '"kourier-internal" is not a URL: expected a base URL like http://10.0.0.1 or https://gw.example.com',
+    );
+    expectError(
+      { 'local-gateway': 'ftp://x' },
+      'local-gateway',
+      '"ftp://x" must be an http:// or https:// URL',
+    );
   });
 });
 

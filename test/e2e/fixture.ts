@@ -31,7 +31,13 @@ export interface Fixture {
 export const FAST = { interval: '600ms', 'probe-rps': '25', timeout: '10s' };
 
 export async function fixture(
-  opts: { name?: string; traffic?: KObject[]; revisionName?: string; emulator?: EmulatorOptions } = {},
+  opts: {
+    name?: string;
+    traffic?: KObject[];
+    revisionName?: string;
+    labels?: Record<string, string>;
+    emulator?: EmulatorOptions;
+  } = {},
 ): Promise<Fixture> {
   const name = opts.name ?? 'hello';
   const h = await startHarness({ seed: 7, ...opts.emulator });
@@ -49,6 +55,7 @@ export async function fixture(
       image: 'ghcr.io/example/hello:v1',
       revisionName: opts.revisionName,
       traffic: opts.traffic,
+      labels: opts.labels,
     }),
   );
   await h.settled(name);

@@ -146,10 +146,12 @@ describe('emulator CLI', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('prints one JSON line with the api, gateway and metrics URLs and the kubeconfig path', () => {
-    expect(Object.keys(ready).sort()).toEqual(['api', 'gateway', 'kubeconfig', 'metrics']);
+  it('prints one JSON line with the api, gateway, local gateway and metrics URLs and the kubeconfig path', () => {
+    expect(Object.keys(ready).sort()).toEqual(['api', 'gateway', 'kubeconfig', 'localGateway', 'metrics']);
     expect(ready.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.gateway).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(ready.localGateway).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(ready.localGateway).not.toBe(ready.gateway);
     expect(ready.metrics).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     expect(ready.kubeconfig).toBe(kubeconfigPath);
   });
@@ -188,6 +190,11 @@ describe('emulator CLI', () => {
     // Not on the default domain.
     const other = await sendRequests(ready.gateway, 'cli-hello.default.example.com', 2, 1);
     expect(other.map((r) => r.status)).toEqual([404, 404]);
+    // The cluster-local hosts are the local gateway's (knative/serving resources/ingress.go makeIngressSpec).
+    const local = await sendRequests(ready.localGateway, 'now-cli-hello.default.svc.cluster.local', 2, 1);
+    expect(local.map((r) => r.status)).toEqual([200, 200]);
+    const notExternal = await sendRequests(ready.gateway, 'cli-hello.default.svc.cluster.local', 2, 1);
+    expect(notExternal.map((r) => r.status)).toEqual([404, 404]);
   });
 
   it('runs --run IMAGE=COMMAND as the revision behind that image', async () => {
@@ -214,6 +221,7 @@ describe('emulator CLI', () => {
     expect(result).toEqual({ code: 0, signal: null });
     await expect(fetch(ready.api + '/version')).rejects.toThrow();
     await expect(fetch(ready.gateway)).rejects.toThrow();
+    await expect(fetch(ready.localGateway)).rejects.toThrow();
     // The --run process went with it.
     expect(runPid).toBeGreaterThan(0);
     const deadline = Date.now() + 5000;
@@ -228,6 +236,8 @@ describe('emulator CLI', () => {
       [['--domain', 'example.org'], '--kubeconfig'],
       [['--kubeconfig', bad, '--run', 'foo'], '--run'],
       [['--kubeconfig', bad, '--gateway-port', '70000'], '--gateway-port'],
+      [['--kubeconfig', bad, '--local-gateway-port', '65536'], '--local-gateway-port'],
+      [['--kubeconfig', bad, '--tag-template', '{{.Tag | upper}}-{{.Name}}'], '--tag-template'],
       [['--kubeconfig', bad, '--no-such-flag'], '--no-such-flag'],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));

@@ -1,16 +1,19 @@
-// npm run --silent emulator -- --kubeconfig PATH [--domain example.com] [--api-port N] [--gateway-port N]
-//     [--metrics-port N] [--run IMAGE=COMMAND]... [--progress-deadline 10s] [--seed N] [--tag-header-routing]
-// Prints one JSON line {"api", "gateway", "metrics", "kubeconfig"} when ready and runs until SIGINT/SIGTERM.
+// npm run --silent emulator -- --kubeconfig PATH [--domain example.com] [--domain-template T] [--tag-template T]
+//     [--api-port N] [--gateway-port N] [--local-gateway-port N] [--metrics-port N] [--run IMAGE=COMMAND]...
+//     [--progress-deadline 10s] [--seed N] [--tag-header-routing]
+// Prints one JSON line {"api", "gateway", "localGateway", "metrics", "kubeconfig"} when ready and runs until
+// SIGINT/SIGTERM.
 
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { checkTemplates } from './domains.ts';
 import { startEmulator } from './emulator.ts';
 import { parseDuration } from './util.ts';
 
 const USAGE =
-  'usage: npm run --silent emulator -- --kubeconfig PATH [--domain example.com] [--api-port N] ' +
-  '[--gateway-port N] [--metrics-port N] [--run IMAGE=COMMAND]... [--progress-deadline 10s] [--seed N] ' +
-  '[--tag-header-routing]';
+  'usage: npm run --silent emulator -- --kubeconfig PATH [--domain example.com] [--domain-template T] ' +
+  '[--tag-template T] [--api-port N] [--gateway-port N] [--local-gateway-port N] [--metrics-port N] ' +
+  '[--run IMAGE=COMMAND]... [--progress-deadline 10s] [--seed N] [--tag-header-routing]';
 
 function fail(message: string): never {
   process.stderr.write(`emulator: ${message}\n${USAGE}\n`);
@@ -32,8 +35,11 @@ async function main(): Promise<void> {
       options: {
         kubeconfig: { type: 'string' },
         domain: { type: 'string' },
+        'domain-template': { type: 'string' },
+        'tag-template': { type: 'string' },
         'api-port': { type: 'string' },
         'gateway-port': { type: 'string' },
+        'local-gateway-port': { type: 'string' },
         'metrics-port': { type: 'string' },
         run: { type: 'string', multiple: true },
         'progress-deadline': { type: 'string' },
@@ -68,10 +74,18 @@ async function main(): Promise<void> {
   const seed = args.seed === undefined ? undefined : Number(args.seed);
   if (seed !== undefined && !Number.isInteger(seed)) fail(`--seed: expected an integer, got ${args.seed}`);
 
+  const templates = { domainTemplate: args['domain-template'], tagTemplate: args['tag-template'] };
+  try {
+    checkTemplates({ domain: args.domain ?? 'example.com', ...templates });
+  } catch (e) {
+    fail(`--domain-template/--tag-template: ${(e as Error).message}`);
+  }
   const emulator = await startEmulator({
     domain: args.domain,
+    ...templates,
     apiPort: port('api-port', args['api-port']),
     gatewayPort: port('gateway-port', args['gateway-port']),
+    localGatewayPort: port('local-gateway-port', args['local-gateway-port']),
     metricsPort: port('metrics-port', args['metrics-port']),
     run,
     progressDeadlineMs,
@@ -81,7 +95,13 @@ async function main(): Promise<void> {
   const kubeconfig = resolve(args.kubeconfig);
   await emulator.writeKubeconfig(kubeconfig);
   process.stdout.write(
-    `${JSON.stringify({ api: emulator.apiUrl, gateway: emulator.gatewayUrl, metrics: emulator.metricsUrl, kubeconfig })}\n`,
+    `${JSON.stringify({
+      api: emulator.apiUrl,
+      gateway: emulator.gatewayUrl,
+      localGateway: emulator.localGatewayUrl,
+      metrics: emulator.metricsUrl,
+      kubeconfig,
+    })}\n`,
   );
   const stop = () => {
     emulator.close().then(() => process.exit(0));

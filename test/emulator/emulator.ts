@@ -1,5 +1,5 @@
 // The Knative Serving emulator, in-process: an API server, Knative's webhook and controllers, revision
-// backends, an ingress gateway and a metrics endpoint, all on loopback.
+// backends, an external and a cluster-local ingress gateway and a metrics endpoint, all on loopback.
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { ApiServer } from './apiserver.ts';
 import { Backends } from './backends.ts';
+import { checkTemplates } from './domains.ts';
 import { Faults } from './faults.ts';
 import { Gateway } from './gateway.ts';
 import { Metrics } from './metrics.ts';
@@ -18,8 +19,15 @@ import { seededRandom } from './util.ts';
 export interface EmulatorOptions {
   /** Cluster domain for route hosts (default `example.com`). */
   domain?: string;
+  /** config-network `domain-template` (default `{{.Name}}.{{.Namespace}}.{{.Domain}}`). */
+  domainTemplate?: string;
+  /** config-network `tag-template` (default `{{.Tag}}-{{.Name}}`). */
+  tagTemplate?: string;
   apiPort?: number;
+  /** The external gateway (knative-ingress-gateway, kourier): hosts on the domain of Routes not cluster-local. */
   gatewayPort?: number;
+  /** The cluster-local gateway (knative-local-gateway, kourier-internal): every `*.svc.cluster.local` host. */
+  localGatewayPort?: number;
   metricsPort?: number;
   /** IMAGE -> shell COMMAND: revisions of IMAGE run COMMAND as a real process with PORT set. */
   run?: Record<string, string> | Map<string, string>;
@@ -49,12 +57,15 @@ export interface EmulatorOptions {
 export interface Emulator {
   apiUrl: string;
   gatewayUrl: string;
+  /** The cluster-local gateway: serves the hosts of cluster-local Services, and the `*.svc.cluster.local` hosts of all. */
+  localGatewayUrl: string;
   metricsUrl: string;
   domain: string;
   token: string;
   store: Store;
   faults: Faults;
   gateway: Gateway;
+  localGateway: Gateway;
   metrics: Metrics;
   reconciler: Reconciler;
   backends: Backends;
@@ -81,6 +92,8 @@ function closeServer(server: Server): Promise<void> {
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const domain = options.domain ?? 'example.com';
+  const { domainTemplate, tagTemplate } = options;
+  checkTemplates({ domain, domainTemplate, tagTemplate });
   const random = options.seed === undefined ? Math.random : seededRandom(options.seed);
   const token = randomBytes(24).toString('hex');
   const username = options.username ?? 'emulator-admin';
@@ -103,18 +116,28 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     onState: (ns, name, state) => reconciler.onBackendState(ns, name, state),
     random,
   });
-  const gateway = new Gateway({
+  const gatewayOptions = {
     metrics,
-    endpoint: (ns, rev) => backends.endpoint(ns, rev),
+    endpoint: (ns: string, rev: string) => backends.endpoint(ns, rev),
     random,
     tagHeaderRouting: options.tagHeaderRouting ?? false,
-  });
-  const reconciler = new Reconciler(store, backends, gateway, {
-    domain,
-    delayMs: () => faults.settings.reconcileDelayMs,
-    ingressDelayMs: () => faults.settings.ingressDelayMs,
-    now: () => new Date(),
-  });
+  };
+  const gateway = new Gateway(gatewayOptions);
+  const localGateway = new Gateway(gatewayOptions);
+  const reconciler = new Reconciler(
+    store,
+    backends,
+    gateway,
+    {
+      domain,
+      domainTemplate,
+      tagTemplate,
+      delayMs: () => faults.settings.reconcileDelayMs,
+      ingressDelayMs: () => faults.settings.ingressDelayMs,
+      now: () => new Date(),
+    },
+    localGateway,
+  );
 
   const control = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -170,6 +193,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const apiPort = await listen(api.server, options.apiPort ?? 0);
   const gatewayPort = await listen(gateway.server, options.gatewayPort ?? 0);
+  const localGatewayPort = await listen(localGateway.server, options.localGatewayPort ?? 0);
   const metricsPort = await listen(metricsServer, options.metricsPort ?? 0);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
 
@@ -187,12 +211,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   return {
     apiUrl,
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+    localGatewayUrl: `http://127.0.0.1:${localGatewayPort}`,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     domain,
     token,
     store,
     faults,
     gateway,
+    localGateway,
     metrics,
     reconciler,
     backends,
@@ -203,7 +229,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       reconciler.stop();
       api.closeWatches();
       backends.stopAll();
-      await Promise.all([closeServer(api.server), closeServer(gateway.server), closeServer(metricsServer)]);
+      await Promise.all([
+        closeServer(api.server),
+        closeServer(gateway.server),
+        closeServer(localGateway.server),
+        closeServer(metricsServer),
+      ]);
     },
   };
 }

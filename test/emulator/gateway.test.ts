@@ -160,9 +160,22 @@ describe('gateway: split, tags and metrics (tag-header routing off, the default)
       const rs = await send(`${tag}-${HOST}`, 50, 4);
       expect(rs.map((r) => `${r.status} ${r.revision}`)).toEqual(Array(50).fill(`200 ${rev}`));
     }
-    // The cluster-local form of a tag host routes the same way.
-    const local = await send(`canary-${NAME}.default.svc.cluster.local`, 5, 1);
-    expect(local.map((r) => r.revision)).toEqual(Array(5).fill(C));
+    // The cluster-local forms of a tag host route the same way, through the cluster-local gateway only: they are
+    // the hosts of the target's ClusterLocal ingress rule (knative/serving pkg/reconciler/route/resources/
+    // ingress.go makeIngressSpec, expanded by knative/networking pkg/ingress/ingress.go ExpandedHosts).
+    for (const host of [
+      `canary-${NAME}.default.svc.cluster.local`,
+      `canary-${NAME}.default.svc`,
+      `canary-${NAME}.default`,
+    ]) {
+      const local = await sendRequests(h.emulator.localGatewayUrl, host, 5, 1);
+      served.push(...local.map((r) => ({ ...r, host })));
+      expect(local.map((r) => `${r.status} ${r.revision}`)).toEqual(Array(5).fill(`200 ${C}`));
+      expect((await send(host, 2, 1)).map((r) => r.status)).toEqual([404, 404]);
+    }
+    // And the local gateway does not serve the external hosts (the ExternalIP rules).
+    const external = await sendRequests(h.emulator.localGatewayUrl, `canary-${HOST}`, 2, 1);
+    expect(external.map((r) => r.status)).toEqual([404, 404]);
   });
 
   it('answers 404 for a host it does not know', async () => {

@@ -96,7 +96,13 @@ export const readyStatus = (obj: KObject): string | undefined => condition(obj, 
 /** A minimal Knative Service manifest. */
 export function service(
   name: string,
-  opts: { image?: string; env?: Record<string, string>; revisionName?: string; traffic?: KObject[] } = {},
+  opts: {
+    image?: string;
+    env?: Record<string, string>;
+    revisionName?: string;
+    traffic?: KObject[];
+    labels?: Record<string, string>;
+  } = {},
 ): KObject {
   const container: KObject = { image: opts.image ?? 'ghcr.io/example/hello:v1' };
   if (opts.env) container.env = Object.entries(opts.env).map(([k, v]) => ({ name: k, value: v }));
@@ -105,7 +111,7 @@ export function service(
   const svc: KObject = {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'Service',
-    metadata: { name },
+    metadata: opts.labels ? { name, labels: opts.labels } : { name },
     spec: { template },
   };
   if (opts.traffic) svc.spec.traffic = opts.traffic;

@@ -11,6 +11,7 @@ import {
   type ConditionManager,
 } from './conditions.ts';
 import type { Backends, BackendState } from './backends.ts';
+import { ERROR_CONFIG, ingressHosts, routeUrl, setTagUrls, type DomainConfig } from './domains.ts';
 import type { Gateway, HostRoute, Target } from './gateway.ts';
 import type { Store, StoreEvent } from './store.ts';
 import { clone, deepEqual, type KObject } from './util.ts';
@@ -21,8 +22,7 @@ export const L_CONFIG = 'serving.knative.dev/configuration';
 export const L_CONFIG_UID = 'serving.knative.dev/configurationUID';
 export const L_CONFIG_GEN = 'serving.knative.dev/configurationGeneration';
 
-export interface ReconcilerOptions {
-  domain: string;
+export interface ReconcilerOptions extends DomainConfig {
   /** Delay between a change and the controllers acting on it. */
   delayMs: () => number;
   /** How long the gateway takes to program a traffic change (IngressReady Unknown meanwhile). */
@@ -83,6 +83,8 @@ export class Reconciler {
     private readonly backends: Backends,
     private readonly gateway: Gateway,
     private readonly opts: ReconcilerOptions,
+    /** The cluster-local gateway (knative-local-gateway, kourier-internal): the ClusterLocal rules' hosts. */
+    private readonly localGateway: Gateway,
   ) {
     this.unsubscribe = store.subscribe((e) => this.onEvent(e));
   }
@@ -129,7 +131,12 @@ export class Reconciler {
     const { namespace, name } = e.object.metadata;
     if (e.plural === 'services') {
       if (e.type === 'DELETED') this.deleteService(namespace, name);
-      else if (e.type === 'ADDED' || !deepEqual(e.previous?.spec, e.object.spec))
+      else if (
+        e.type === 'ADDED' ||
+        !deepEqual(e.previous?.spec, e.object.spec) ||
+        // Labels reach the Route (`kubectl label ksvc hello networking.knative.dev/visibility=cluster-local`).
+        !deepEqual(e.previous?.metadata.labels, e.object.metadata.labels)
+      )
         this.enqueue(namespace, name);
     } else if (e.plural === 'revisions' && e.type === 'DELETED') {
       this.backends.stop(namespace, name);
@@ -145,6 +152,7 @@ export class Reconciler {
     this.pendingIngress.delete(routeKey);
     this.programmed.delete(routeKey);
     this.gateway.unprogram(routeKey);
+    this.localGateway.unprogram(routeKey);
     for (const plural of ['configurations', 'routes'] as const) {
       if (this.store.get(plural, namespace, name)) this.store.delete(plural, namespace, name);
     }
@@ -446,7 +454,19 @@ export class Reconciler {
       out.percent = t.percent ?? 0;
       return out;
     });
+    const labelsBefore = this.store.get('routes', svc.metadata.namespace, name)?.metadata.labels;
     const route = this.ensureChild(svc, 'routes', { traffic });
+    // The hosts follow the Route's labels (its visibility): what the gateways serve moves with them, unless a
+    // host is no DNS name (then the ingress is left alone, as below).
+    const programmed = this.programmed.get(`${svc.metadata.namespace}/${name}`);
+    if (
+      programmed &&
+      labelsBefore &&
+      !deepEqual(labelsBefore, route.metadata.labels) &&
+      !('error' in routeUrl(this.opts, route.metadata)) &&
+      !setTagUrls(this.opts, route.metadata, clone(programmed))
+    )
+      this.programGateway(route, programmed);
     return this.reconcileRouteStatus(route, config, now);
   }
 
@@ -472,6 +492,14 @@ export class Reconciler {
       m.markUnknown('IngressReady', ...INGRESS_NOT_CONFIGURED);
     }
 
+    // updateRouteStatusURL runs before the targets are looked at: a host that is no DNS name (domains.ts) fails
+    // the Route with ErrorConfig, status.url, status.traffic and the ingress as they were.
+    const url = routeUrl(this.opts, route.metadata);
+    if ('error' in url) {
+      m.markFalse('AllTrafficAssigned', ERROR_CONFIG, url.error.message);
+      return save();
+    }
+    st.url = url.url;
     const resolved = this.resolveTraffic(route, config);
     if ('error' in resolved) {
       // MarkBadTrafficTarget; "Traffic targets aren't ready, no need to configure Route."
@@ -480,7 +508,13 @@ export class Reconciler {
       else m.markUnknown('AllTrafficAssigned', reason, message);
       return save();
     }
-    st.url = `http://${name}.${namespace}.${this.opts.domain}`;
+    const badTag = setTagUrls(this.opts, route.metadata, resolved.traffic);
+    if (badTag) {
+      // GetRevisionTrafficTargets failed: its nil is status.traffic; the ingress is left as it was.
+      delete st.traffic;
+      m.markFalse('AllTrafficAssigned', ERROR_CONFIG, badTag.message);
+      return save();
+    }
     st.traffic = resolved.traffic;
     m.markTrue('AllTrafficAssigned');
     st.address = { url: `http://${name}.${namespace}.svc.cluster.local` };
@@ -529,23 +563,20 @@ export class Reconciler {
       if (cur) cur.percent += t.percent;
       else merged.set(t.revisionName, toTarget(t));
     }
-    const main: HostRoute = { tag: 'DEFAULT', targets: [...merged.values()] };
-    const hosts = new Map<string, HostRoute>();
-    for (const h of [
-      `${name}.${namespace}.${this.opts.domain}`,
-      `${name}.${namespace}.svc.cluster.local`,
-      `${name}.${namespace}.svc`,
-      `${name}.${namespace}`,
-    ]) {
-      hosts.set(h, main);
-    }
+    const byName = new Map<string, HostRoute>([['', { tag: 'DEFAULT', targets: [...merged.values()] }]]);
     for (const t of traffic) {
-      if (!t.tag) continue;
-      const tagRoute: HostRoute = { tag: t.tag, targets: [{ ...toTarget(t), percent: 100 }] };
-      hosts.set(`${t.tag}-${name}.${namespace}.${this.opts.domain}`, tagRoute);
-      hosts.set(`${t.tag}-${name}.${namespace}.svc.cluster.local`, tagRoute);
+      if (t.tag) byName.set(t.tag, { tag: t.tag, targets: [{ ...toTarget(t), percent: 100 }] });
     }
-    this.gateway.program(`${namespace}/${name}`, hosts);
+    // The ExternalIP rules' hosts go to the external gateway, the ClusterLocal rules' to the local one.
+    const external = new Map<string, HostRoute>();
+    const local = new Map<string, HostRoute>();
+    for (const [tag, hostRoute] of byName) {
+      const hosts = ingressHosts(this.opts, route.metadata, tag);
+      for (const h of hosts.external) external.set(h, hostRoute);
+      for (const h of hosts.local) local.set(h, hostRoute);
+    }
+    this.gateway.program(`${namespace}/${name}`, external);
+    this.localGateway.program(`${namespace}/${name}`, local);
     this.programmed.set(`${namespace}/${name}`, clone(traffic));
   }
 
@@ -556,7 +587,7 @@ export class Reconciler {
    * unless a later one is a failure, which always takes its place (deferTargetError). Merged as mergeIfNecessary.
    */
   private resolveTraffic(route: KObject, config: KObject): { traffic: KObject[] } | { error: TargetError } {
-    const { namespace, name } = route.metadata;
+    const { namespace } = route.metadata;
     const out: KObject[] = [];
     const owner: string | undefined = route.metadata.labels?.[L_SERVICE];
     let deferred: TargetError | undefined;
@@ -650,7 +681,6 @@ export class Reconciler {
       entry.revisionName = revName;
       entry.percent = t.percent ?? 0;
       entry.latestRevision = Boolean(t.latestRevision);
-      if (t.tag) entry.url = `http://${t.tag}-${name}.${namespace}.${this.opts.domain}`;
       const same = out.find(
         (o) =>
           (o.tag ?? '') === (entry.tag ?? '') &&

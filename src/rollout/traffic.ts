@@ -64,12 +64,12 @@ export function userEntries(
 ): TrafficTarget[] {
   const known = new Set(plan.baseline.map((b) => b.revisionName));
   if (plan.candidate) known.add(plan.candidate);
-  const stable = plan.baseline[0]!.revisionName;
+  const stable = plan.baseline[0]?.revisionName;
   return current
     .filter((t) => !isManaged(t, plan.tag, plan.stableTag, known))
     .map((t) => {
       const { url: _url, ...rest } = t;
-      if (plan.routable && !plan.routable(t)) {
+      if (stable && plan.routable && !plan.routable(t)) {
         const { tag } = rest;
         return tag
           ? { tag, revisionName: stable, latestRevision: false, percent: 0 }

@@ -8,6 +8,7 @@ import {
   PlanError,
   planRollback,
   specMatches,
+  templateOf,
   type Next,
   type PlanInputs,
 } from '../../src/rollout/planner.ts';
@@ -302,9 +303,9 @@ describe('planRollback', () => {
       },
     };
     const plan = planRollback(withUser, undefined, 'hello-v1', { tag: 'latest', stableTag: 'stable' }, now);
+    // A rollback names no revision but the one it returns to: nothing under the candidate's tag.
     expect(plan.patch.spec.traffic).toEqual([
       { tag: 'stable', revisionName: 'hello-v1', latestRevision: false, percent: 100 },
-      { tag: 'latest', latestRevision: true, percent: 0 },
       { tag: 'v1', revisionName: 'hello-v1', percent: 0 },
     ]);
     expect(plan.state.phase).toBe('rolled-back');
@@ -328,5 +329,65 @@ describe('state annotation', () => {
     for (let i = 0; i < 100; i++)
       s = afterHold({ ...s, phase: 'stepping', step: 0 }, { pass: true, detail: 'x' }, now).state;
     expect(decodeState(encodeState(s)).state!.history.length).toBeLessThanOrEqual(40);
+  });
+});
+
+describe('templateOf', () => {
+  it("is the revision's name and spec with its template's own labels and annotations, not Knative's", () => {
+    const rev: Revision = {
+      metadata: {
+        name: 'hello-v1',
+        labels: {
+          app: 'web',
+          'serving.knative.dev/configuration': 'hello',
+          'serving.knative.dev/configurationGeneration': '1',
+          'serving.knative.dev/service': 'hello',
+        },
+        annotations: {
+          'autoscaling.knative.dev/min-scale': '1',
+          'serving.knative.dev/progress-deadline': '120s',
+          'serving.knative.dev/creator': 'someone',
+          'serving.knative.dev/routingStateModified': '2026-11-28T12:00:00Z',
+        },
+      },
+      spec: stableRev.spec,
+    };
+    const t = templateOf(rev);
+    expect(t).toEqual({
+      metadata: {
+        name: 'hello-v1',
+        labels: { app: 'web' },
+        annotations: {
+          'autoscaling.knative.dev/min-scale': '1',
+          'serving.knative.dev/progress-deadline': '120s',
+        },
+      },
+      spec: stableRev.spec,
+    });
+    expect(t.spec).not.toBe(rev.spec);
+    expect(templateOf(stableRev)).toEqual({ metadata: { name: 'hello-v1' }, spec: stableRev.spec });
+  });
+});
+
+describe('planDeploy and a revision-name already taken', () => {
+  it('refuses a name that a revision with another spec holds, though the template no longer carries it', () => {
+    const taken: Revision = {
+      metadata: { name: 'hello-v2' },
+      spec: { ...stableRev.spec, containers: [{ ...stableRev.spec.containers[0]!, image: 'app:v2-old' }] },
+    };
+    const obs = {
+      service: svc([{ revisionName: 'hello-v1', percent: 100 }]),
+      stableRevision: stableRev,
+      now,
+    };
+    expect(() => planDeploy({ ...obs, namedRevision: taken }, inputs())).toThrowError(
+      /revision-name.*"hello-v2" is already a revision with a different image or spec/s,
+    );
+    // The same spec under that name is reused.
+    const same: Revision = {
+      ...taken,
+      spec: { ...stableRev.spec, containers: [{ ...stableRev.spec.containers[0]!, image: 'app:v2' }] },
+    };
+    expect(planDeploy({ ...obs, namedRevision: same }, inputs()).kind).toBe('start');
   });
 });

@@ -169,3 +169,38 @@ describe('buildTraffic', () => {
     }
   });
 });
+
+describe('a rollback block', () => {
+  const plan = {
+    tag: 'latest',
+    stableTag: 'stable',
+    baseline: [{ revisionName: 'hello-v1', percent: 100 }],
+    candidate: 'hello-v2',
+    percent: 0,
+    dropped: true,
+  };
+  const user = [
+    { tag: 'preview', latestRevision: true, percent: 0 },
+    { tag: 'old', revisionName: 'hello-v0', latestRevision: false, percent: 0 },
+  ];
+  const atStep = buildTraffic(user, { ...plan, dropped: false, percent: 10, pinned: true });
+
+  it('names no revision but the baseline: the candidate and its tag are gone, user entries stay', () => {
+    const back = buildTraffic(atStep, plan);
+    expect(back).toEqual([
+      { tag: 'stable', revisionName: 'hello-v1', latestRevision: false, percent: 100 },
+      ...user,
+    ]);
+    expect(back.some((t) => t.revisionName === 'hello-v2' || t.tag === 'latest')).toBe(false);
+    expect(knativeAccepts(back)).toBeUndefined();
+  });
+
+  it('the safest block pins the user entries that would not resolve to a Ready revision to the stable one', () => {
+    const routable = (t: TrafficTarget) => t.revisionName === 'hello-v0';
+    expect(buildTraffic(atStep, { ...plan, routable })).toEqual([
+      { tag: 'stable', revisionName: 'hello-v1', latestRevision: false, percent: 100 },
+      { tag: 'preview', revisionName: 'hello-v1', latestRevision: false, percent: 0 },
+      { tag: 'old', revisionName: 'hello-v0', latestRevision: false, percent: 0 },
+    ]);
+  });
+});

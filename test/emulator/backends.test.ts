@@ -308,6 +308,44 @@ describe("the built-in app's knobs", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
   });
 
+  it('EMULATOR_ERROR_PATH and EMULATOR_SLOW_PATH limit errors and slow requests to one path and below it', async () => {
+    await h.create(
+      service('k-path', {
+        env: {
+          EMULATOR_ERROR_RATE: '1',
+          EMULATOR_ERROR_PATH: '/checkout',
+          EMULATOR_SLOW_RATE: '1',
+          EMULATOR_SLOW_MS: '150',
+          EMULATOR_SLOW_PATH: '/search',
+        },
+      }),
+    );
+    await h.settled('k-path');
+    expect((await get(h, 'k-path', '/')).status).toBe(200);
+    expect((await get(h, 'k-path', '/checkoutx')).status).toBe(200);
+    expect((await get(h, 'k-path', '/checkout')).status).toBe(500);
+    expect((await get(h, 'k-path', '/checkout/pay?x=1')).status).toBe(500);
+    expect((await get(h, 'k-path', '/')).ms).toBeLessThan(150);
+    expect((await get(h, 'k-path', '/search?q=a')).ms).toBeGreaterThanOrEqual(150);
+  });
+
+  // pkg/reconciler/revision/reconcile_resources.go: the exit marks ContainerHealthy False, ResourcesAvailable stays.
+  it('EMULATOR_CRASH_AFTER_MS exits that long after the revision became Ready', async () => {
+    await h.create(service('k-later', { env: { EMULATOR_CRASH_AFTER_MS: '200' } }));
+    expect(readyStatus(await h.settled('k-later'))).toBe('True');
+    const rev = await h.waitFor(
+      () => h.get('revisions', 'k-later-00001'),
+      (r) => readyStatus(r) === 'False',
+    );
+    expect(condition(rev, 'ContainerHealthy')).toMatchObject({
+      status: 'False',
+      reason: 'ExitCode1',
+      message: 'Container failed with: EMULATOR_CRASH_AFTER_MS=200: crashed after it was ready',
+    });
+    expect(condition(rev, 'ResourcesAvailable')?.status).toBe('True');
+    expect((await get(h, 'k-later')).status).toBe(503);
+  });
+
   it('EMULATOR_CRASH_ON_START fails the revision with the exit code it names', async () => {
     await h.create(service('k-crash', { env: { EMULATOR_CRASH_ON_START: '2' } }));
     await h.settled('k-crash');

@@ -238,6 +238,8 @@ describe('emulator CLI', () => {
       [['--kubeconfig', bad, '--gateway-port', '70000'], '--gateway-port'],
       [['--kubeconfig', bad, '--local-gateway-port', '65536'], '--local-gateway-port'],
       [['--kubeconfig', bad, '--tag-template', '{{.Tag | upper}}-{{.Name}}'], '--tag-template'],
+      [['--kubeconfig', bad, '--restart-backoff', 'soon'], '--restart-backoff'],
+      [['--kubeconfig', bad, '--idle-after', '-5s'], '--idle-after'],
       [['--kubeconfig', bad, '--no-such-flag'], '--no-such-flag'],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));

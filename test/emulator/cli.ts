@@ -1,6 +1,6 @@
 // npm run --silent emulator -- --kubeconfig PATH [--domain example.com] [--domain-template T] [--tag-template T]
 //     [--api-port N] [--gateway-port N] [--local-gateway-port N] [--metrics-port N] [--run IMAGE=COMMAND]...
-//     [--progress-deadline 10s] [--seed N] [--tag-header-routing]
+//     [--progress-deadline 10s] [--restart-backoff 10s] [--idle-after 90s] [--seed N] [--tag-header-routing]
 // Prints one JSON line {"api", "gateway", "localGateway", "metrics", "kubeconfig"} when ready and runs until
 // SIGINT/SIGTERM.
 
@@ -13,7 +13,7 @@ import { parseDuration } from './util.ts';
 const USAGE =
   'usage: npm run --silent emulator -- --kubeconfig PATH [--domain example.com] [--domain-template T] ' +
   '[--tag-template T] [--api-port N] [--gateway-port N] [--local-gateway-port N] [--metrics-port N] ' +
-  '[--run IMAGE=COMMAND]... [--progress-deadline 10s] [--seed N] [--tag-header-routing]';
+  '[--run IMAGE=COMMAND]... [--progress-deadline 10s] [--restart-backoff 10s] [--idle-after 90s] [--seed N] [--tag-header-routing]';
 
 function fail(message: string): never {
   process.stderr.write(`emulator: ${message}\n${USAGE}\n`);
@@ -43,6 +43,8 @@ async function main(): Promise<void> {
         'metrics-port': { type: 'string' },
         run: { type: 'string', multiple: true },
         'progress-deadline': { type: 'string' },
+        'restart-backoff': { type: 'string' },
+        'idle-after': { type: 'string' },
         seed: { type: 'string' },
         'tag-header-routing': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -63,14 +65,18 @@ async function main(): Promise<void> {
     if (i <= 0 || i === r.length - 1) fail(`--run: expected IMAGE=COMMAND, got ${JSON.stringify(r)}`);
     run.set(r.slice(0, i), r.slice(i + 1));
   }
-  let progressDeadlineMs: number | undefined;
-  if (args['progress-deadline']) {
+  const duration = (flag: 'progress-deadline' | 'restart-backoff' | 'idle-after'): number | undefined => {
+    const v = args[flag];
+    if (!v) return undefined;
     try {
-      progressDeadlineMs = parseDuration(args['progress-deadline']);
+      return parseDuration(v);
     } catch (e) {
-      fail(`--progress-deadline: ${(e as Error).message}`);
+      fail(`--${flag}: ${(e as Error).message}`);
     }
-  }
+  };
+  const progressDeadlineMs = duration('progress-deadline');
+  const restartBackoffMs = duration('restart-backoff');
+  const idleAfterMs = duration('idle-after');
   const seed = args.seed === undefined ? undefined : Number(args.seed);
   if (seed !== undefined && !Number.isInteger(seed)) fail(`--seed: expected an integer, got ${args.seed}`);
 
@@ -89,6 +95,8 @@ async function main(): Promise<void> {
     metricsPort: port('metrics-port', args['metrics-port']),
     run,
     progressDeadlineMs,
+    restartBackoffMs,
+    idleAfterMs,
     seed,
     tagHeaderRouting: args['tag-header-routing'],
   });

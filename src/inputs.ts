@@ -208,6 +208,9 @@ export function parseSteps(value: string, intervalMs: number): Step[] {
 }
 
 /** Multiline `KEY=value` lines; blank lines and `#` comments are skipped. */
+/** Env names Knative sets itself (pkg/apis/serving/k8s_validation.go reservedEnvVars). */
+const RESERVED_ENV = new Set(['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION']);
+
 export function parseEnv(value: string): { name: string; value: string }[] {
   const out: { name: string; value: string }[] = [];
   for (const [i, raw] of value.split(/\r?\n/).entries()) {
@@ -217,6 +220,13 @@ export function parseEnv(value: string): { name: string; value: string }[] {
     const name = eq < 0 ? '' : line.slice(0, eq).trim();
     if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) {
       throw new InputError('env', `line ${i + 1} "${line}" is not KEY=value with a valid variable name`);
+    }
+    if (RESERVED_ENV.has(name)) {
+      throw new InputError(
+        'env',
+        `line ${i + 1}: ${name} is set by Knative in every revision (it reserves ${[...RESERVED_ENV].join(', ')}), ` +
+          'and its webhook refuses a template that sets it: use another name',
+      );
     }
     const existing = out.findIndex((e) => e.name === name);
     const entry = { name, value: line.slice(eq + 1).trim() };

@@ -807,6 +807,19 @@ describe('env', () => {
     expectError({ env }, 'env', `line ${line} "${text}" is not KEY=value with a valid variable name`);
   });
 
+  // pkg/apis/serving/k8s_validation.go reservedEnvVars: Knative's webhook refuses a template that sets these.
+  it.each(['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION'])(
+    'refuses %s, which Knative sets itself',
+    (name) => {
+      expectError(
+        { env: `A=1\n${name}=8080` },
+        'env',
+        `line 2: ${name} is set by Knative in every revision (it reserves PORT, K_SERVICE, K_CONFIGURATION, K_REVISION), ` +
+          'and its webhook refuses a template that sets it: use another name',
+      );
+    },
+  );
+
   it('accepts the names Kubernetes accepts (dots and dashes)', () => {
     expect(parseEnv('my.var-1=x\n_X=y').map((e) => e.name)).toEqual(['my.var-1', '_X']);
   });

@@ -73,6 +73,13 @@ const cases: Case[] = [
       '(apiVersion serving.knative.dev/v1, kind Service); found apps/v1 Deployment',
   },
   {
+    name: 'an env name Knative reserves',
+    inputs: () => ({ image, env: 'PORT=9000' }),
+    error: () =>
+      "Input 'env': line 1: PORT is set by Knative in every revision (it reserves PORT, K_SERVICE, " +
+      'K_CONFIGURATION, K_REVISION), and its webhook refuses a template that sets it: use another name',
+  },
+  {
     name: 'a context not in the kubeconfig',
     inputs: () => ({ image, context: 'production' }),
     error: () => `Input 'context': no context "production" in the kubeconfig (it has: emulator)`,

@@ -82,6 +82,16 @@ export class TrafficRefused extends RolloutFailed {
   }
 }
 
+/**
+ * Where users' traffic is while Knative refuses a block: status.traffic, or, when the refusal cleared it (a bad tag
+ * host: route.go assigns status.traffic before it fails), the split as it was before the write, which the ingress
+ * still serves.
+ */
+function servedSplit(svc: Service, before: Service | undefined): string {
+  const now = resolvedPercents(svc);
+  return describePercents(now.size || !before ? now : resolvedPercents(before));
+}
+
 export interface ShellOptions extends RunOptions {
   now: () => number;
   runUrl?: string;
@@ -339,7 +349,7 @@ export class Shell {
    * and RoutesReady is True (the gateway serves it). A failed candidate, a name taken, or a refusal that waiting
    * for the candidate will not end stop the wait at once.
    */
-  private readyCheck(candidate: string, tag: string, minGeneration: number) {
+  private readyCheck(candidate: string, tag: string, minGeneration: number, before?: Service) {
     return (svc: Service): Service | undefined => {
       const failedRev =
         svc.status?.latestCreatedRevisionName === candidate
@@ -362,7 +372,7 @@ export class Shell {
           message: routes.message ?? '',
         };
         if (refusalOutlastsReady(refused, svc, candidate))
-          throw new TrafficRefused(refused.reason, refused.message, describePercents(resolvedPercents(svc)));
+          throw new TrafficRefused(refused.reason, refused.message, servedSplit(svc, before));
         return undefined;
       }
       const target = svc.status?.traffic?.find((t) => t.tag === tag);
@@ -383,7 +393,7 @@ export class Shell {
       try {
         this.service = await this.client.waitForService(
           inputs.service,
-          this.readyCheck(state.candidate, state.tag, this.service?.metadata.generation ?? 0),
+          this.readyCheck(state.candidate, state.tag, this.service?.metadata.generation ?? 0, this.service),
           { timeoutMs: inputs.timeoutMs, signal: this.signal },
           this.service,
         );
@@ -968,7 +978,7 @@ export class Shell {
         (svc) => {
           const v = routeVerdict(svc, generation, wanted(svc));
           if (v.kind === 'refused')
-            throw new TrafficRefused(v.reason, v.message, describePercents(resolvedPercents(svc)));
+            throw new TrafficRefused(v.reason, v.message, servedSplit(svc, written.service));
           return v.kind === 'served' ? svc : undefined;
         },
         // A rollback is confirmed even when the run is being cancelled.

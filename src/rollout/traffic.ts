@@ -22,7 +22,8 @@ export interface TrafficPlan {
    */
   dropped?: boolean;
   /**
-   * The safest block: user entries that would not resolve to a Ready revision (`routable` says which) are pinned
+   * The safest block, for a rollback Knative refused: the baseline alone, without the stable tag (whose host may be
+   * what was refused), and user entries that would not resolve to a Ready revision (`routable` says which) pinned
    * to the first baseline revision for now, their tags kept.
    */
   routable?: (t: TrafficTarget) => boolean;
@@ -96,7 +97,9 @@ export function buildTraffic(current: TrafficTarget[], plan: TrafficPlan): Traff
     plan.baseline.forEach((b, i) => {
       // A baseline revision whose share rounds to 0 keeps its entry only when it carries the stable tag.
       if (shares[i] === 0 && i > 0) return;
-      out.push(pin(b.revisionName, shares[i]!, i === 0 && plan.stableTag ? plan.stableTag : undefined));
+      // The safest block carries no tag of the action's: a tag's host may be what Knative refused (ErrorConfig).
+      const tagged = i === 0 && plan.stableTag && !plan.routable;
+      out.push(pin(b.revisionName, shares[i]!, tagged ? plan.stableTag : undefined));
     });
     if (plan.dropped) {
       // Nothing under the candidate's tag: see TrafficPlan.dropped.

@@ -133,3 +133,38 @@ describe('a candidate that fails after it was Ready', () => {
     await expectCleanRollback(f);
   });
 });
+
+describe('a Route Knative refuses', () => {
+  // The cluster's own tag-template, which the action cannot read, makes the tag hosts longer than the action's
+  // up-front check (`<tag>-<service>`) assumes: pkg/reconciler/route/domains/domains.go fails the Route with
+  // ErrorConfig. The deploy is answered at once, and the rollback, refused too while it keeps the stable tag, is
+  // followed by the safest block: the stable revision alone, untagged.
+  it('for a host label over 63 characters is answered in seconds, and traffic ends on the stable revision', async () => {
+    const name = 'checkout-service-with-a-name-that-is-fifty-chars-x';
+    expect(name).toHaveLength(50);
+    f = await fixture({ name, emulator: { tagTemplate: '{{.Tag}}-{{.Name}}-preview' } });
+    const began = Date.now();
+    const r = await f.run({
+      image: 'ghcr.io/example/hello:v2',
+      'revision-name': `${name}-v2`,
+      timeout: '60s',
+    });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.outputs.status).toBe('rolled-back');
+    expect(Date.now() - began).toBeLessThan(15_000);
+    const errors = errorLines(r.stdout).join('\n');
+    expect(errors).toContain(
+      'Knative refused the traffic block (ErrorConfig: domain name error: invalid domain name',
+    );
+    expect(errors).toContain('must be no more than 63 characters');
+    // status.traffic is cleared while the bad tag is refused; the gateway still serves the split before it.
+    expect(errors).toContain(`traffic stays on ${name}-00001 100%`);
+    expect(f.maxPercent.get(`${name}-v2`) ?? 0).toBe(0);
+    const svc = await f.svc();
+    expect(svc.spec.traffic).toEqual([
+      { revisionName: `${name}-00001`, latestRevision: false, percent: 100 },
+    ]);
+    expect(condition(svc, 'RoutesReady')?.status).toBe('True');
+    expect(await f.percents()).toEqual({ [`${name}-00001`]: 100 });
+  });
+});

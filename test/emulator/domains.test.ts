@@ -7,6 +7,7 @@ import {
   domainNameFromTemplate,
   expandedHosts,
   fqdnError,
+  checkTemplates,
   hostnameFromTemplate,
   ingressHosts,
   routeUrl,
@@ -29,6 +30,17 @@ describe('hosts from the templates (pkg/reconciler/route/domains/domains.go)', (
     expect(hostnameFromTemplate({ ...CFG, tagTemplate: '{{.Name}}-{{.Tag}}' }, 'hello', 'latest')).toBe(
       'hello-latest',
     );
+  });
+
+  // knative/networking pkg/config/config.go checkTagTemplate: the tag-template gets only Name and Tag.
+  it('refuses a tag-template that uses a field it does not get, as config-network does', () => {
+    expect(() => checkTemplates({ ...CFG, tagTemplate: '{{.Tag}}-{{.Name}}-{{.Namespace}}' })).toThrow(
+      /can't evaluate field Namespace/,
+    );
+    expect(() => checkTemplates({ ...CFG, tagTemplate: '{{.Tag}}-{{.Name}}-preview' })).not.toThrow();
+    expect(() =>
+      checkTemplates({ ...CFG, domainTemplate: '{{.Name}}.{{.Namespace}}.{{.Domain}}' }),
+    ).not.toThrow();
   });
 
   it('puts the hostname in the domain-template, with labels and annotations available', () => {

@@ -54,6 +54,9 @@ export interface DomainError {
 export function executeTemplate(template: string, data: Record<string, unknown>): string {
   return template.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_, action: string) => {
     let m = /^\.(\w+)$/.exec(action);
+    // A field the template's data has not (a struct in Go) fails to execute: "can't evaluate field".
+    if (m && !(m[1]! in data))
+      throw new Error(`template: can't evaluate field ${m[1]} in ${JSON.stringify(template)}`);
     if (m) return String(data[m[1]!] ?? '');
     m = /^index\s+\.(\w+)\s+"([^"]*)"$/.exec(action);
     if (m) return String((data[m[1]!] as Record<string, string> | undefined)?.[m[2]!] ?? '');
@@ -63,9 +66,11 @@ export function executeTemplate(template: string, data: Record<string, unknown>)
 
 /** Checks that a template is one the emulator can execute (throws otherwise). */
 export function checkTemplates(cfg: DomainConfig): void {
-  const data = { Name: 'n', Namespace: 'ns', Domain: 'example.com', Tag: 't', Labels: {}, Annotations: {} };
-  executeTemplate(cfg.domainTemplate ?? DEFAULT_DOMAIN_TEMPLATE, data);
-  executeTemplate(cfg.tagTemplate ?? DEFAULT_TAG_TEMPLATE, data);
+  // knative/networking pkg/config/config.go checkDomainTemplate / checkTagTemplate: a trial run with the fields
+  // each template gets (DomainTemplateValues; TagTemplateValues has only Name and Tag).
+  const domain = { Name: 'n', Namespace: 'ns', Domain: 'example.com', Labels: {}, Annotations: {} };
+  executeTemplate(cfg.domainTemplate ?? DEFAULT_DOMAIN_TEMPLATE, domain);
+  executeTemplate(cfg.tagTemplate ?? DEFAULT_TAG_TEMPLATE, { Name: 'foo', Tag: 'v2' });
 }
 
 /** domains.go HostnameFromTemplate: the route's own name, or the tag-template's `<tag>-<name>` for a tag. */

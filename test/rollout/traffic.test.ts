@@ -195,10 +195,10 @@ describe('a rollback block', () => {
     expect(knativeAccepts(back)).toBeUndefined();
   });
 
-  it('the safest block pins the user entries that would not resolve to a Ready revision to the stable one', () => {
+  it("the safest block: no tag of the action's, user entries that would not resolve pinned to the stable one", () => {
     const routable = (t: TrafficTarget) => t.revisionName === 'hello-v0';
     expect(buildTraffic(atStep, { ...plan, routable })).toEqual([
-      { tag: 'stable', revisionName: 'hello-v1', latestRevision: false, percent: 100 },
+      { revisionName: 'hello-v1', latestRevision: false, percent: 100 },
       { tag: 'preview', revisionName: 'hello-v1', latestRevision: false, percent: 0 },
       { tag: 'old', revisionName: 'hello-v0', latestRevision: false, percent: 0 },
     ]);

@@ -22,6 +22,13 @@ afterEach(async () => {
 });
 
 const V2 = { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', steps: '10,50' };
+/** A release that is Ready and passes its smoke test, then crashes after `n` requests: a long dwell, a long timeout. */
+const crashesAfter = (n: number) => ({
+  ...V2,
+  env: `EMULATOR_CRASH_AFTER_REQUESTS=${n}`,
+  interval: '30s',
+  timeout: '60s',
+});
 
 /** After a rollback: 100% on the stable revision, nothing names the candidate, the stable template is back. */
 async function expectCleanRollback(fx: Fixture, userEntries: KObject[] = []): Promise<KObject> {
@@ -43,13 +50,8 @@ describe('a candidate that fails after it was Ready', () => {
   it('crashes under load at 10% and is rolled back to 100% on the stable revision', async () => {
     f = await fixture();
     const began = Date.now();
-    const r = await f.run({
-      ...V2,
-      // Ready, past its smoke test, then it crashes after 40 requests of its 10% step.
-      env: 'EMULATOR_CRASH_AFTER_REQUESTS=40',
-      interval: '30s',
-      timeout: '60s',
-    });
+    // It crashes after 40 requests of its 10% step.
+    const r = await f.run(crashesAfter(40));
     expect(r.code, r.stdout).toBe(1);
     expect(r.outputs.status).toBe('rolled-back');
     expect(f.maxPercent.get('hello-v2')).toBe(10);
@@ -64,12 +66,7 @@ describe('a candidate that fails after it was Ready', () => {
 
   it('crash-loops (Ready flapping as the kubelet restarts it) and is rolled back all the same', async () => {
     f = await fixture({ emulator: { restartBackoffMs: 150 } });
-    const r = await f.run({
-      ...V2,
-      env: 'EMULATOR_CRASH_AFTER_REQUESTS=15',
-      interval: '30s',
-      timeout: '60s',
-    });
+    const r = await f.run(crashesAfter(15));
     expect(r.code, r.stdout).toBe(1);
     expect(r.outputs.status).toBe('rolled-back');
     await expectCleanRollback(f);
@@ -83,12 +80,7 @@ describe('a candidate that fails after it was Ready', () => {
   it("keeps a user's latestRevision entry, which then follows the stable revision, without blocking the rollback", async () => {
     const preview = { tag: 'preview', latestRevision: true, percent: 0 };
     f = await fixture({ traffic: [{ latestRevision: true, percent: 100 }, preview] });
-    const r = await f.run({
-      ...V2,
-      env: 'EMULATOR_CRASH_AFTER_REQUESTS=40',
-      interval: '30s',
-      timeout: '60s',
-    });
+    const r = await f.run(crashesAfter(40));
     expect(r.code, r.stdout).toBe(1);
     expect(r.outputs.status).toBe('rolled-back');
     const svc = await expectCleanRollback(f, [preview]);

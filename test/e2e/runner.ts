@@ -3,11 +3,12 @@
 // GITHUB_EVENT_PATH files.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { expect } from 'vitest';
 
 const root = new URL('../../', import.meta.url).pathname;
 export const DIST = join(root, 'dist/index.js');
@@ -91,6 +92,24 @@ export function inputEnv(inputs: Record<string, string>): Record<string, string>
   return env;
 }
 
+const runsByTest = new Map<string, number>();
+
+/**
+ * With E2E_LOG_DIR set, each run's log, outputs and summary are kept there, one file per run named after its test:
+ * what a refactoring must leave unchanged can then be compared run by run (scripts/compare-e2e-logs.ts).
+ */
+function keepLog(stdout: string, outputs: string, summary: string): void {
+  const dir = process.env.E2E_LOG_DIR;
+  if (!dir) return;
+  const test =
+    (expect.getState().testPath ?? '').split('/').pop() + ' ' + (expect.getState().currentTestName ?? '');
+  const n = (runsByTest.get(test) ?? 0) + 1;
+  runsByTest.set(test, n);
+  mkdirSync(dir, { recursive: true });
+  const name = `${test} #${n}`.replace(/[^\w.#-]+/g, '_').slice(0, 200);
+  writeFileSync(join(dir, `${name}.log`), `${stdout}\n--- outputs\n${outputs}\n--- summary\n${summary}`);
+}
+
 export function runAction(opts: RunActionOptions): Promise<ActionResult> {
   const dir = mkdtempSync(join(tmpdir(), 'action-run-'));
   const outputPath = join(dir, 'output');
@@ -141,6 +160,7 @@ export function runAction(opts: RunActionOptions): Promise<ActionResult> {
     child.on('close', (code, signal) => {
       clearTimeout(cancel);
       clearTimeout(kill);
+      keepLog(stdout, readFileSync(outputPath, 'utf8'), readFileSync(summaryPath, 'utf8'));
       resolve({
         code,
         signal,

@@ -21,15 +21,10 @@ import { KnativeClient, KubeError, loadKubeConfig } from './knative/client.ts';
 import { PlanError } from './rollout/planner.ts';
 import { STATE_ANNOTATION } from './rollout/state.ts';
 import { commentBody, newReport, worstStatus, type RunReport } from './report/report.ts';
-import { ConcurrentChange, RolloutFailed, Shell } from './shell.ts';
+import { ConcurrentChange, RolloutFailed, Shell, type RunOptions } from './shell/index.ts';
+import { reportedStatus } from './rollout/state.ts';
 
-export interface RunOptions {
-  /** Aborts the run (the runner's SIGINT/SIGTERM); an in-between traffic split is rolled back first. */
-  signal?: AbortSignal;
-  now?: () => number;
-  /** How often the probe evidence is judged during a dwell. */
-  judgeEveryMs?: number;
-}
+export type { RunOptions } from './shell/index.ts';
 
 /** Masks the kubeconfig's credentials (the whole text is not registered: a multi-line secret masks nothing). */
 function maskKubeconfig(text: string): void {
@@ -248,11 +243,7 @@ export async function run(opts: RunOptions = {}): Promise<void> {
       if (e instanceof ConcurrentChange && e.benign) {
         // Another run moved this same rollout on (a step, a pause, a promotion); it reports for itself.
         core.warning(`${inputs.service}: ${e.message}`);
-        report.status ||= e.found?.paused
-          ? 'paused'
-          : e.found?.phase === 'promoted'
-            ? 'promoted'
-            : 'progressing';
+        report.status ||= reportedStatus(e.found);
         report.message = e.message;
       } else {
         failure = e as Error;

@@ -60,6 +60,11 @@ export function condition(
   return obj.status?.conditions?.find((c) => c.type === type);
 }
 
+/** Whether a Revision (or any object with conditions) is Ready: its Ready condition True. */
+export function isReady(obj: { status?: { conditions?: Condition[] } } | undefined): boolean {
+  return obj !== undefined && condition(obj, 'Ready')?.status === 'True';
+}
+
 /** Percent per revision over traffic targets, duplicate entries summed; `revisionOf` names each target's revision. */
 export function percentsByRevision(
   targets: TrafficTarget[],

@@ -280,6 +280,24 @@ export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPl
   };
 }
 
+/** A deploy plan with the GitHub Deployment created for it, kept in the state written with the template. */
+export function withDeployment(
+  plan: Extract<DeployPlan, { kind: 'start' }>,
+  deployment: NonNullable<RolloutState['deployment']>,
+): Extract<DeployPlan, { kind: 'start' }> {
+  // The same fields in the same order as planDeploy writes them with a deployment given.
+  const { pr, sha, history, ...head } = plan.state;
+  const state: RolloutState = { ...head, deployment, ...(pr !== undefined ? { pr, sha } : {}), history };
+  return {
+    ...plan,
+    state,
+    patch: {
+      ...plan.patch,
+      metadata: { ...plan.patch.metadata, annotations: { [STATE_ANNOTATION]: encodeState(state) } },
+    },
+  };
+}
+
 // ---- Stepping ---------------------------------------------------------------------------------------------
 
 export type Verdict = { pass: true; detail: string } | { pass: false; detail: string };
@@ -366,7 +384,11 @@ export function promote(state: RolloutState, now: Date, detail = 'all steps pass
   return { kind: 'promote', state: record(next, { action: 'promote', detail }, now) };
 }
 
-export function rollback(state: RolloutState, reason: string, now: Date): Next {
+export function rollback(
+  state: RolloutState,
+  reason: string,
+  now: Date,
+): Extract<Next, { kind: 'rollback' }> {
   const next: RolloutState = { ...state, phase: 'rolled-back', percent: 0, stepStartedAt: now.toISOString() };
   return { kind: 'rollback', state: record(next, { action: 'rollback', detail: reason }, now), reason };
 }

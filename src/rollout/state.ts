@@ -129,3 +129,22 @@ export function record(state: RolloutState, d: Omit<Decision, 'at' | 'percent'>,
     ),
   };
 }
+
+/** Whether two states are of the same rollout: the same candidate, started at the same time. */
+type RolloutId = Pick<RolloutState, 'candidate' | 'startedAt'>;
+export function sameRollout(a: RolloutId | undefined, b: RolloutId | undefined): boolean {
+  return a !== undefined && b !== undefined && a.candidate === b.candidate && a.startedAt === b.startedAt;
+}
+
+/**
+ * The status a rollout's state is reported as, wherever it is reported (`status`, a run that another run's change
+ * stopped, `advance`): finished rollouts by their phase, whether or not they were paused before; a rollout under
+ * way as paused or progressing.
+ */
+export function reportedStatus(
+  state: { phase: string; paused?: unknown } | undefined,
+): 'unchanged' | 'promoted' | 'rolled-back' | 'paused' | 'progressing' {
+  if (!state) return 'unchanged';
+  if (state.phase === 'promoted' || state.phase === 'rolled-back') return state.phase;
+  return state.paused ? 'paused' : 'progressing';
+}

@@ -1,0 +1,201 @@
+// The one writer of traffic: each write is a merge patch built on the Service as last seen (a 409 reads it again),
+// and each is only done once users are served it. A block Knative refuses is answered at once; a rollback is one
+// Knative routes whatever state the candidate is in. Flagger's pkg/router plays this part there.
+
+import * as core from '@actions/core';
+import { type Template } from '../inputs.ts';
+import { KubeError, TimeoutError } from '../knative/client.ts';
+import { condition, resolvedPercents, type Service, type TrafficTarget } from '../knative/types.ts';
+import { onConflict } from '../rollout/conflict.ts';
+import { patchFor, templateOf, type Next, type ServicePatch } from '../rollout/planner.ts';
+import { refusalOutlastsReady, routeVerdict } from '../rollout/route.ts';
+import { decodeState, stableOf, STATE_ANNOTATION } from '../rollout/state.ts';
+import { describePercents, wantedPercents } from '../rollout/traffic.ts';
+import { formatDuration } from '../duration.ts';
+import { ConcurrentChange, RolloutFailed, TrafficRefused } from './errors.ts';
+import type { RunContext } from './context.ts';
+
+type Written = { service: Service; patch: ServicePatch };
+type Rollback = Extract<Next, { kind: 'rollback' }>;
+
+/**
+ * Where users' traffic is while Knative refuses a block: status.traffic, or, when the refusal cleared it (a bad tag
+ * host: route.go assigns status.traffic before it fails), the split as it was before the write, which the ingress
+ * still serves.
+ */
+function servedSplit(svc: Service, before: Service | undefined): string {
+  const now = resolvedPercents(svc);
+  return describePercents(now.size || !before ? now : resolvedPercents(before));
+}
+
+/** Writes the state's traffic and waits until users are served it; a rollback as rollBack does. */
+export async function apply(ctx: RunContext, next: Next, waitMs = ctx.inputs.timeoutMs): Promise<void> {
+  if (next.kind === 'rollback') {
+    await rollBack(ctx, next, waitMs);
+    return;
+  }
+  const written = await write(ctx, next);
+  await confirm(ctx, next, written, waitMs);
+}
+
+/**
+ * A rollback Knative routes whatever state the candidate is in: the block names no revision but the baseline
+ * (the candidate's tag goes with it), and the template is put back to the stable revision's, so the Service's
+ * latest ready revision, which `latestRevision` entries follow, is the stable one again and the next deploy
+ * builds on it. Should Knative refuse it all the same, the safest block follows: the template as it was, and
+ * every user entry that would not resolve to a Ready revision pinned to the stable revision.
+ */
+export async function rollBack(ctx: RunContext, next: Rollback, waitMs: number): Promise<void> {
+  const stable = stableOf(next.state);
+  const before = ctx.service;
+  const rev = await ctx.client.getRevision(stable).catch(() => undefined);
+  const restore = rev && before?.spec.template.metadata?.name !== stable ? templateOf(rev) : undefined;
+  let written: Written;
+  try {
+    written = await write(ctx, next, { template: restore });
+  } catch (e) {
+    if (!(restore && e instanceof KubeError && (e.code === 400 || e.code === 422))) throw e;
+    core.warning(
+      `The stable revision's template could not be put back (${e.message}); rolling back the traffic alone.`,
+    );
+    written = await write(ctx, next);
+  }
+  try {
+    await confirm(ctx, next, written, waitMs);
+    return;
+  } catch (e) {
+    if (!(e instanceof TrafficRefused)) throw e;
+    core.warning(`${e.message}. Writing the safest block: ${stable} alone.`);
+  }
+  const routable = await routableTargets(ctx, ctx.service ?? written.service);
+  written = await write(ctx, next, {
+    template: restore ? before?.spec.template : undefined,
+    routable,
+  });
+  await confirm(ctx, next, written, waitMs);
+}
+
+/** Which traffic entries resolve to a Ready revision now: read once per revision they name. */
+async function routableTargets(ctx: RunContext, svc: Service): Promise<(t: TrafficTarget) => boolean> {
+  const latest = svc.status?.latestReadyRevisionName;
+  const names = new Set<string>();
+  for (const t of svc.spec.traffic ?? []) {
+    const n = t.latestRevision ? latest : t.revisionName;
+    if (n) names.add(n);
+  }
+  const ready = new Set<string>();
+  for (const n of names) {
+    const r = await ctx.client.getRevision(n).catch(() => undefined);
+    if (r && condition(r, 'Ready')?.status === 'True') ready.add(n);
+  }
+  return (t) => {
+    const n = t.latestRevision ? latest : t.revisionName;
+    return n !== undefined && ready.has(n);
+  };
+}
+
+/**
+ * Writes the state's traffic, built on the Service as last seen. A 409 reads it again and rebuilds, unless
+ * another run changed the rollout meanwhile (a rollback or promote command, a newer deploy): then this run
+ * stops without writing over it (onConflict decides).
+ */
+export async function write(
+  ctx: RunContext,
+  next: Next,
+  extra: { template?: Template; routable?: (t: TrafficTarget) => boolean } = {},
+): Promise<Written> {
+  const expected = ctx.service?.metadata.annotations?.[STATE_ANNOTATION];
+  let state = next.state;
+  const written = await ctx.client.update(
+    ctx.inputs.service,
+    (fresh) => {
+      const found = fresh.metadata.annotations?.[STATE_ANNOTATION];
+      state = next.state;
+      if (found !== expected) {
+        const other = decodeState(found).state;
+        const decision = onConflict(other, next, ctx.date());
+        if (decision.kind === 'stop') throw new ConcurrentChange(decision.message, decision.found);
+        state = decision.state;
+        if (decision.warning) core.warning(decision.warning);
+      }
+      const patch = patchFor(fresh, state, extra.template, extra.routable);
+      return { patch, result: patch };
+    },
+    ctx.service,
+  );
+  const before = decodeState(expected).state?.phase;
+  ctx.service = written.service;
+  ctx.mark(state.percent);
+  await ctx.opts.deployments?.follow(state, written.service, before);
+  return { service: written.service, patch: written.result };
+}
+
+/**
+ * Waits until users are served the traffic just written: the generation observed, the split as asked and
+ * RoutesReady True. A block Knative refuses is answered at once with TrafficRefused, not by waiting out the time.
+ */
+export async function confirm(ctx: RunContext, next: Next, written: Written, waitMs: number): Promise<void> {
+  const generation = written.service.metadata.generation ?? 0;
+  const wanted = (svc: Service) =>
+    wantedPercents(written.patch.spec.traffic, svc.status?.latestReadyRevisionName);
+  try {
+    ctx.service = await ctx.client.waitForService(
+      ctx.inputs.service,
+      (svc) => {
+        const v = routeVerdict(svc, generation, wanted(svc));
+        if (v.kind === 'refused')
+          throw new TrafficRefused(v.reason, v.message, servedSplit(svc, written.service));
+        return v.kind === 'served' ? svc : undefined;
+      },
+      // A rollback is confirmed even when the run is being cancelled.
+      { timeoutMs: waitMs, signal: next.kind === 'rollback' ? undefined : ctx.signal },
+      written.service,
+    );
+  } catch (e) {
+    if (e instanceof TrafficRefused)
+      ctx.service = (await ctx.client.getService(ctx.inputs.service).catch(() => undefined)) ?? ctx.service;
+    if (e instanceof TimeoutError) {
+      const last = (e as TimeoutError & { last?: Service }).last;
+      const rr = last ? condition(last, 'RoutesReady') : undefined;
+      throw new RolloutFailed(
+        `the route did not report ${describePercents(wanted(last ?? written.service))} within ${formatDuration(waitMs)}` +
+          (rr?.message ? ` (${rr.reason}: ${rr.message})` : ''),
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * The check of the wait for a candidate: Ready, and its tag served (status.traffic resolves the tag to it at the
+ * observed generation and RoutesReady is True: the gateway serves it). A failed candidate, a name taken, or a
+ * refusal that waiting for the candidate will not end stop the wait at once.
+ */
+export function candidateServed(candidate: string, tag: string, minGeneration: number, before?: Service) {
+  return (svc: Service): Service | undefined => {
+    const failedRev =
+      svc.status?.latestCreatedRevisionName === candidate ? condition(svc, 'ConfigurationsReady') : undefined;
+    if (failedRev?.status === 'False') {
+      throw new RolloutFailed(
+        `revision ${candidate} failed: ${failedRev.message ?? failedRev.reason ?? 'not ready'}`,
+      );
+    }
+    const routes = condition(svc, 'RoutesReady');
+    if (routes?.status === 'False' && routes.reason === 'RevisionNameTaken') {
+      throw new RolloutFailed(`revision ${candidate} cannot be created: ${routes.message}`);
+    }
+    if ((svc.status?.observedGeneration ?? 0) < minGeneration) return undefined;
+    if (routes?.status === 'False') {
+      const refused = {
+        kind: 'refused' as const,
+        reason: routes.reason ?? '',
+        message: routes.message ?? '',
+      };
+      if (refusalOutlastsReady(refused, svc, candidate))
+        throw new TrafficRefused(refused.reason, refused.message, servedSplit(svc, before));
+      return undefined;
+    }
+    const target = svc.status?.traffic?.find((t) => t.tag === tag);
+    return target?.revisionName === candidate && routes?.status === 'True' ? svc : undefined;
+  };
+}

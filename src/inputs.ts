@@ -7,6 +7,10 @@ import { formatDuration, parseDuration } from './duration.ts';
 import { parseAnalysis, type AnalysisConfig } from './health/prometheus.ts';
 import { parseWebhooks, type Webhook } from './health/webhooks.ts';
 import { checkTagLabel } from './knative/hosts.ts';
+import { InputError } from './errors.ts';
+
+// re-exported for src/shell.ts and src/main.ts until they move (issue 12)
+export { InputError };
 
 export type Command = 'deploy' | 'promote' | 'rollback' | 'advance' | 'pause' | 'resume' | 'status' | 'help';
 export const COMMANDS: readonly Command[] = [
@@ -107,16 +111,6 @@ export interface Inputs {
   dryRun: boolean;
   /** Take a traffic split found on the Service as the baseline instead of stopping. */
   acceptSplit: boolean;
-}
-
-export class InputError extends Error {
-  constructor(
-    readonly input: string,
-    message: string,
-  ) {
-    super(`Input '${input}': ${message}`);
-    this.name = 'InputError';
-  }
 }
 
 /** Reads one input; the runner passes them as INPUT_<NAME> (upper-cased, hyphens kept). */

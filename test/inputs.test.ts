@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { InputError } from '../src/errors.ts';
 import {
   type GetInput,
-  InputError,
   type Inputs,
   type ParseContext,
   parseEnv,

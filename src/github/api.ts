@@ -2,20 +2,11 @@
 // Each returns plain data; failures carry the endpoint and GitHub's message, never the token.
 
 import { getOctokit } from '@actions/github';
+import { GitHubError } from '../errors.ts';
 import type { Role } from '../inputs.ts';
 
 export type Reaction = 'eyes' | 'rocket' | '-1' | 'confused';
 export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
-
-export class GitHubError extends Error {
-  override name = 'GitHubError';
-  constructor(
-    readonly status: number | undefined,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface PullRequest {
   number: number;

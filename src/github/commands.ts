@@ -2,7 +2,8 @@
 // or a pull request comment such as `/canary promote 50`. A comment's text is only ever matched against this
 // grammar; nothing of it is executed or passed to a shell.
 
-import { COMMANDS, InputError, type Command, type GitHubInputs } from '../inputs.ts';
+import { InputError } from '../errors.ts';
+import { COMMANDS, type Command, type GitHubInputs } from '../inputs.ts';
 
 /** The commands a comment may carry (advance is for scheduled runs). */
 export const COMMENT_COMMANDS = [

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../duration.ts';
-import { InputError } from '../inputs.ts';
+import { InputError, TransportError } from '../errors.ts';
 
 export const BUILTINS = ['request-success-rate', 'request-duration-p99'] as const;
 export type Builtin = (typeof BUILTINS)[number];
@@ -386,9 +386,6 @@ export interface QueryOptions {
   /** Waits before the 2nd and 3rd attempts after a transport error. */
   retryDelaysMs?: number[];
 }
-
-/** A failure to talk to Prometheus at all (connection refused, reset, timed out, a proxy's 502): retried. */
-class TransportError extends Error {}
 
 interface PromBody {
   status?: string;

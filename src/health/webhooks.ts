@@ -4,7 +4,7 @@
 import { request, type Dispatcher } from 'undici';
 import { isScalar, parseDocument, type Document } from 'yaml';
 import { parseDuration } from '../duration.ts';
-import { InputError } from '../inputs.ts';
+import { InputError } from '../errors.ts';
 import { agent } from './http.ts';
 
 export const WEBHOOK_TYPES = [

@@ -9,18 +9,11 @@ import {
   Watch,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { AbortedError, KubeError, TimeoutError } from '../errors.ts';
 import { GROUP, VERSION, type Revision, type Service } from './types.ts';
 
-export class KubeError extends Error {
-  override name = 'KubeError';
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly reason?: string,
-  ) {
-    super(message);
-  }
-}
+// re-exported for src/shell.ts and src/main.ts until they move (issue 12)
+export { AbortedError, KubeError, TimeoutError };
 
 /** Turns client-node's ApiException (body: the API's Status object, as text) into a readable error. */
 export function toKubeError(err: unknown, what: string): Error {
@@ -43,17 +36,6 @@ export function toKubeError(err: unknown, what: string): Error {
   const e = err as Error & { cause?: { code?: string } };
   const detail = e.cause?.code ? `${e.message} (${e.cause.code})` : e.message;
   return new KubeError(0, `${what}: ${detail}`);
-}
-
-export class TimeoutError extends Error {
-  override name = 'TimeoutError';
-}
-
-export class AbortedError extends Error {
-  override name = 'AbortedError';
-  constructor() {
-    super('cancelled');
-  }
 }
 
 /** Loads the kubeconfig: the input's contents, else KUBECONFIG, ~/.kube/config or in-cluster; then the context. */
@@ -234,9 +216,7 @@ export class KnativeClient {
         else resolve(value as T);
       };
       const timer = setTimeout(() => {
-        const err = new TimeoutError(`timed out after ${Math.round(opts.timeoutMs / 1000)}s`);
-        (err as TimeoutError & { last?: Service }).last = lastSeen;
-        finish(err);
+        finish(new TimeoutError<Service>(`timed out after ${Math.round(opts.timeoutMs / 1000)}s`, lastSeen));
       }, opts.timeoutMs);
       const onAbort = () => finish(new AbortedError());
       if (opts.signal?.aborted) return onAbort();

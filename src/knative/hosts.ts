@@ -7,7 +7,7 @@
 // gets `*.svc.cluster.local` URLs, which only the cluster-local gateway serves (knative-local-gateway,
 // kourier-internal), never the external one.
 
-import { InputError } from '../inputs.ts';
+import { InputError } from '../errors.ts';
 import type { Service } from './types.ts';
 
 export const VISIBILITY_LABEL = 'networking.knative.dev/visibility';

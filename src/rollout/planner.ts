@@ -1,7 +1,8 @@
 // The rollout's decisions, without I/O: given what was observed, what to do next. The shell in main.ts reads
 // the cluster, asks here, carries out the answer and reports back with the next observation.
 
-import { InputError, type Container, type Inputs, type Step, type Template } from '../inputs.ts';
+import { InputError, PlanError } from '../errors.ts';
+import type { Container, Inputs, Step, Template } from '../inputs.ts';
 import { resolvedPercents, type Revision, type Service, type TrafficTarget } from '../knative/types.ts';
 import { buildTraffic, describePercents } from './traffic.ts';
 import {
@@ -16,10 +17,8 @@ import {
   type RolloutState,
 } from './state.ts';
 
-/** A decision the action cannot take: the message says what is there and how to proceed. */
-export class PlanError extends Error {
-  override name = 'PlanError';
-}
+// re-exported for src/shell.ts and src/main.ts until they move (issue 12)
+export { PlanError };
 
 export type PlanInputs = Pick<
   Inputs,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dispatch, parseComment, usage } from '../../src/github/commands.ts';
-import { InputError } from '../../src/inputs.ts';
+import { InputError } from '../../src/errors.ts';
 
 const gh = { command: 'auto' as const, commandPrefix: '/canary' };
 

@@ -1,7 +1,7 @@
 // The `analysis` input, PromQL templates and durations, and how a value is judged against its bounds.
 
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/inputs.ts';
+import { InputError } from '../../src/errors.ts';
 import {
   DEFAULT_TIMEOUT_MS,
   builtinQuery,

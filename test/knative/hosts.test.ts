@@ -4,7 +4,7 @@
 // domain); which gateway serves which host: route/resources/ingress.go.
 
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/inputs.ts';
+import { InputError } from '../../src/errors.ts';
 import { checkGateways, gatewayFor, isClusterLocal, isClusterLocalHost } from '../../src/knative/hosts.ts';
 import type { Service } from '../../src/knative/types.ts';
 

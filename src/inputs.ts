@@ -3,14 +3,22 @@
 
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { formatDuration, parseDuration } from './duration.ts';
+import { parseDuration } from './duration.ts';
+import { InputError } from './errors.ts';
+import { ROLES, type Role } from './github/api.ts';
 import { parseAnalysis, type AnalysisConfig } from './health/prometheus.ts';
+import type { SmokeTest } from './health/smoke.ts';
 import { parseWebhooks, type Webhook } from './health/webhooks.ts';
 import { checkTagLabel } from './knative/hosts.ts';
-import { InputError } from './errors.ts';
+import type { Template } from './knative/types.ts';
+import type { Step } from './rollout/state.ts';
 
 // re-exported for src/shell.ts and src/main.ts until they move (issue 12)
 export { InputError };
+// re-exported for src/shell.ts and src/main.ts until they move (issue 12)
+export type { Template };
+// re-exported for src/shell.ts and src/main.ts until they move (issue 12)
+export { describeSteps } from './rollout/state.ts';
 
 export type Command = 'deploy' | 'promote' | 'rollback' | 'advance' | 'pause' | 'resume' | 'status' | 'help';
 export const COMMANDS: readonly Command[] = [
@@ -24,40 +32,6 @@ export const COMMANDS: readonly Command[] = [
   'help',
 ];
 export type Progression = 'inline' | 'scheduled';
-/** Repository roles, lowest first, as GitHub's collaborator permission API names them. */
-export const ROLES = ['read', 'triage', 'write', 'maintain', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface Step {
-  /** Percent of traffic on the candidate during this step (1..100). */
-  percent: number;
-  /** How long to hold and analyse at this percent, in ms. */
-  dwellMs: number;
-}
-
-export interface SmokeTest {
-  path: string;
-  method: string;
-  headers: Record<string, string>;
-  body?: string;
-  /** Accepted status codes. */
-  expectStatus: number[];
-  /** A regular expression the response body must match. */
-  bodyPattern?: RegExp;
-  /** Extra attempts after a failure (a revision that just turned Ready may answer 503 once). */
-  retries: number;
-}
-
-export interface Container {
-  image?: string;
-  env?: { name: string; value?: string; valueFrom?: unknown }[];
-  [key: string]: unknown;
-}
-
-export interface Template {
-  metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
-  spec: { containers: Container[]; [key: string]: unknown };
-}
 
 export interface Inputs {
   command: Command;
@@ -648,10 +622,4 @@ function parseGateway(input: string, text: string): URL | undefined {
     throw new InputError(input, `"${text}" must be an http:// or https:// URL`);
   }
   return url;
-}
-
-export function describeSteps(steps: Step[]): string {
-  return steps
-    .map((s) => (s.dwellMs ? `${s.percent}% for ${formatDuration(s.dwellMs)}` : `${s.percent}%`))
-    .join(' → ');
 }

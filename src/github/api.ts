@@ -3,9 +3,12 @@
 
 import { getOctokit } from '@actions/github';
 import { GitHubError } from '../errors.ts';
-import type { Role } from '../inputs.ts';
 
 export type Reaction = 'eyes' | 'rocket' | '-1' | 'confused';
+/** Repository roles, lowest first, as GitHub's collaborator permission API names them. */
+export const ROLES = ['read', 'triage', 'write', 'maintain', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
 export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
 
 export interface PullRequest {
@@ -56,8 +59,7 @@ export class GitHub {
         this.octokit.rest.repos.getCollaboratorPermissionLevel({ ...this.repo, username: login }),
       );
       const role = (data as { role_name?: string }).role_name ?? data.permission;
-      return (['read', 'triage', 'write', 'maintain', 'admin'].includes(role) ? role : 'none') as
-        Role | 'none';
+      return ((ROLES as readonly string[]).includes(role) ? role : 'none') as Role | 'none';
     } catch (e) {
       if (e instanceof GitHubError && e.status === 404) return 'none';
       throw e;

@@ -3,8 +3,8 @@
 // assert them word for word.
 
 import * as core from '@actions/core';
-import type { GitHubInputs, Role } from '../inputs.ts';
-import type { GitHub, Reaction } from './api.ts';
+import type { GitHubInputs } from '../inputs.ts';
+import type { GitHub, Reaction, Role } from './api.ts';
 import { usage, type CommentEvent, type ParsedComment } from './commands.ts';
 
 const NOTHING = 'Nothing was done.';

@@ -1,7 +1,19 @@
 // Smoke tests against the candidate's own tag URL, before any user traffic reaches it.
 
 import { send, type RouteTarget } from './http.ts';
-import type { SmokeTest } from '../inputs.ts';
+
+export interface SmokeTest {
+  path: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Accepted status codes. */
+  expectStatus: number[];
+  /** A regular expression the response body must match. */
+  bodyPattern?: RegExp;
+  /** Extra attempts after a failure (a revision that just turned Ready may answer 503 once). */
+  retries: number;
+}
 
 export interface SmokeResult {
   test: SmokeTest;

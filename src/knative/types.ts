@@ -1,9 +1,19 @@
 // The parts of Knative Serving v1 objects the action reads and writes.
 
-import type { Template } from '../inputs.ts';
-
 export const GROUP = 'serving.knative.dev';
 export const VERSION = 'v1';
+
+export interface Container {
+  image?: string;
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  [key: string]: unknown;
+}
+
+/** A Service's `spec.template`: the revision to create. */
+export interface Template {
+  metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  spec: { containers: Container[]; [key: string]: unknown };
+}
 
 export interface TrafficTarget {
   tag?: string;

@@ -2,8 +2,15 @@
 // the cluster, asks here, carries out the answer and reports back with the next observation.
 
 import { InputError, PlanError } from '../errors.ts';
-import type { Container, Inputs, Step, Template } from '../inputs.ts';
-import { resolvedPercents, type Revision, type Service, type TrafficTarget } from '../knative/types.ts';
+import type { Inputs } from '../inputs.ts';
+import {
+  resolvedPercents,
+  type Container,
+  type Revision,
+  type Service,
+  type Template,
+  type TrafficTarget,
+} from '../knative/types.ts';
 import { buildTraffic, describePercents } from './traffic.ts';
 import {
   encodeState,
@@ -15,6 +22,7 @@ import {
   STATE_VERSION,
   type BaselineTarget,
   type RolloutState,
+  type Step,
 } from './state.ts';
 
 // re-exported for src/shell.ts and src/main.ts until they move (issue 12)

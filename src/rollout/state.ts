@@ -1,12 +1,26 @@
 // The rollout's state, kept in an annotation on the Service and written in the same patch as each traffic
 // change, so a later run (a re-run, a comment command, a scheduled advance) picks up where this one stopped.
 
-import type { Step } from '../inputs.ts';
+import { formatDuration } from '../duration.ts';
 
 export const STATE_ANNOTATION = 'knative-canary-action/rollout';
 export const STATE_VERSION = 1;
 /** Decisions kept in the annotation; older ones are dropped so the annotation stays small. */
 export const HISTORY_LIMIT = 40;
+
+export interface Step {
+  /** Percent of traffic on the candidate during this step (1..100). */
+  percent: number;
+  /** How long to hold and analyse at this percent, in ms. */
+  dwellMs: number;
+}
+
+/** `10% for 1m → 50% for 1m → 100%`. */
+export function describeSteps(steps: Step[]): string {
+  return steps
+    .map((s) => (s.dwellMs ? `${s.percent}% for ${formatDuration(s.dwellMs)}` : `${s.percent}%`))
+    .join(' → ');
+}
 
 export type Phase = 'deploying' | 'stepping' | 'promoted' | 'rolled-back';
 

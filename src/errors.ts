@@ -1,6 +1,6 @@
 // The action's errors, in one place. This file imports nothing, not even types, so that any module may import it
 // without making an import cycle; where an error carries an object, its shape is a type parameter.
-// (RolloutFailed and ConcurrentChange still live in src/shell.ts until it is split: issue 12.)
+// (The shell's RolloutFailed, ConcurrentChange and TrafficRefused are in src/shell/errors.ts, to join: issue 12.)
 
 /** An input the action cannot use: the message names the input and says what was expected. */
 export class InputError extends Error {
@@ -69,8 +69,8 @@ export class TransportError extends Error {}
 /**
  * Whether `e` is one of the action's own expected failures (bad input, a plan refused, the cluster's refusal),
  * reported by its message alone; any other error may be a bug, and its stack is worth logging.
- * RolloutFailed (and ConcurrentChange, a RolloutFailed) will join once they move here from src/shell.ts (issue 12);
- * until then src/main.ts checks RolloutFailed itself.
+ * RolloutFailed (and ConcurrentChange, a RolloutFailed) will join once they move here from src/shell/errors.ts
+ * (issue 12); until then src/main.ts checks RolloutFailed itself.
  */
 export function isExpected(e: unknown): boolean {
   return e instanceof InputError || e instanceof PlanError || e instanceof KubeError;

@@ -1,6 +1,5 @@
 // The action's errors, in one place. This file imports nothing, not even types, so that any module may import it
 // without making an import cycle; where an error carries an object, its shape is a type parameter.
-// (The shell's RolloutFailed, ConcurrentChange and TrafficRefused are in src/shell/errors.ts, to join: issue 12.)
 
 /** An input the action cannot use: the message names the input and says what was expected. */
 export class InputError extends Error {
@@ -66,12 +65,56 @@ export class GitHubError extends Error {
 /** A failure to talk to Prometheus at all (connection refused, reset, timed out, a proxy's 502): retried. */
 export class TransportError extends Error {}
 
+/** A rollout could not go on: the message says why and where traffic is. */
+export class RolloutFailed extends Error {
+  override name = 'RolloutFailed';
+}
+
+/** What is read of a rollout state that another run left (a RolloutState fits it). */
+export interface FoundRollout {
+  candidate: string;
+  startedAt: string;
+  phase: string;
+  percent: number;
+  paused?: { by: string };
+}
+
 /**
- * Whether `e` is one of the action's own expected failures (bad input, a plan refused, the cluster's refusal),
- * reported by its message alone; any other error may be a bug, and its stack is worth logging.
- * RolloutFailed (and ConcurrentChange, a RolloutFailed) will join once they move here from src/shell/errors.ts
- * (issue 12); until then src/main.ts checks RolloutFailed itself.
+ * Another run (a comment command, a scheduled run, a newer deploy) changed this rollout while this one worked on
+ * it: this run stops without writing, and without rolling back what the other run decided.
+ */
+export class ConcurrentChange extends RolloutFailed {
+  override name = 'ConcurrentChange';
+  constructor(
+    message: string,
+    readonly found?: FoundRollout,
+    /** The same rollout goes on (paused, stepped or promoted by the other run): not a failure of this run. */
+    readonly benign = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Knative refused a traffic block whole (RoutesReady False): the split before it stays in force. */
+export class TrafficRefused extends RolloutFailed {
+  override name = 'TrafficRefused';
+  constructor(
+    readonly reason: string,
+    readonly detail: string,
+    /** Where traffic is, from status.traffic: the split before the refused block. */
+    readonly traffic: string,
+  ) {
+    super(`Knative refused the traffic block (${reason}: ${detail}); traffic stays on ${traffic}`);
+  }
+}
+
+/**
+ * Whether `e` is one of the action's own expected failures (bad input, a plan refused, the cluster's refusal, a
+ * rollout that could not go on), reported by its message alone; any other error may be a bug, and its stack is
+ * worth logging.
  */
 export function isExpected(e: unknown): boolean {
-  return e instanceof InputError || e instanceof PlanError || e instanceof KubeError;
+  return (
+    e instanceof InputError || e instanceof PlanError || e instanceof KubeError || e instanceof RolloutFailed
+  );
 }

@@ -23,13 +23,6 @@ export { parseSmokeTests } from './inputs/health.ts';
 export { parseSteps } from './inputs/rollout.ts';
 export { parseBoolean, parseDurationInput } from './inputs/values.ts';
 
-// re-exported for src/shell.ts and src/main.ts until they move (issue 12)
-export { InputError } from './errors.ts';
-// re-exported for src/shell.ts and src/main.ts until they move (issue 12)
-export type { Template } from './knative/types.ts';
-// re-exported for src/shell.ts and src/main.ts until they move (issue 12)
-export { describeSteps } from './rollout/state.ts';
-
 /**
  * All the inputs of a run. The sections are parsed in this order, each input checked at the point it was checked
  * before the split into sections (env after the health limits), so that of several bad inputs the same one is

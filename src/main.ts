@@ -9,7 +9,6 @@ import { canonical, Conversation, replies } from './github/conversation.ts';
 import { Deployments } from './github/deployments.ts';
 import { closeAgent } from './health/http.ts';
 import {
-  InputError,
   parseGitHubInputs,
   parseInputs,
   type GetInput,
@@ -17,12 +16,11 @@ import {
   type Inputs,
   type ParseContext,
 } from './inputs.ts';
-import { KnativeClient, KubeError, loadKubeConfig } from './knative/client.ts';
-import { PlanError } from './rollout/planner.ts';
-import { STATE_ANNOTATION } from './rollout/state.ts';
+import { ConcurrentChange, isExpected } from './errors.ts';
+import { KnativeClient, loadKubeConfig } from './knative/client.ts';
+import { reportedStatus, STATE_ANNOTATION } from './rollout/state.ts';
 import { commentBody, newReport, worstStatus, type RunReport } from './report/report.ts';
-import { ConcurrentChange, RolloutFailed, Shell, type RunOptions } from './shell/index.ts';
-import { reportedStatus } from './rollout/state.ts';
+import { Shell, type RunOptions } from './shell/index.ts';
 
 export type { RunOptions } from './shell/index.ts';
 
@@ -248,8 +246,7 @@ export async function run(opts: RunOptions = {}): Promise<void> {
       } else {
         failure = e as Error;
         report.message ||= failure.message;
-        const expected = [InputError, PlanError, RolloutFailed, KubeError].some((k) => failure instanceof k);
-        if (!expected) core.debug(failure.stack ?? '');
+        if (!isExpected(failure)) core.debug(failure.stack ?? '');
         failures.push(failure);
       }
     }

@@ -10,23 +10,6 @@ const ROOT = resolve(import.meta.dirname, '..');
 const SRC = join(ROOT, 'src');
 const MAX_LINES = 400;
 
-/**
- * What broke the rules and waited for the split of src/shell.ts into src/shell/ (issue 12): the cycle
- * src/main.ts -> src/shell.ts -> src/main.ts (RunOptions) and src/shell.ts's 1,353 lines. The split (33ef8f2)
- * removed both, so it is empty; delete it once nothing else is waiting. Anything not listed that breaks the
- * rules fails the test.
- */
-const KNOWN_UNTIL_SHELL_SPLIT: { cycles: string[]; longFiles: string[] } = {
-  cycles: [],
-  longFiles: [],
-};
-
-/**
- * Files that were over MAX_LINES before this check existed and that issue 12 did not plan to split (found when
- * the check was written). Not for new entries: split these, then remove them.
- */
-const LONG_BEFORE_THE_CHECK = ['src/health/prometheus.ts', 'src/rollout/planner.ts'];
-
 type Graph = Map<string, string[]>;
 
 /** Every .ts file under `dir`, as paths relative to the repository. */
@@ -204,38 +187,19 @@ describe('specifiers', () => {
 describe('src/', () => {
   const graph = importGraph();
 
-  it('has no import cycles but the known ones', () => {
-    const unknown = findCycles(graph).filter(
-      (c) => !KNOWN_UNTIL_SHELL_SPLIT.cycles.some((known) => sameFiles(c, known)),
-    );
-    expect(unknown.flatMap((c) => c.chains)).toEqual([]);
+  it('has no import cycles', () => {
+    expect(findCycles(graph).flatMap((c) => c.chains)).toEqual([]);
   });
 
   it('keeps src/errors.ts free of imports, types included, so that any file may import it', () => {
     expect(specifiers(readFileSync(join(SRC, 'errors.ts'), 'utf8'))).toEqual([]);
   });
 
-  it('has no file over 400 lines but the known ones', () => {
-    const allowed = new Set([...KNOWN_UNTIL_SHELL_SPLIT.longFiles, ...LONG_BEFORE_THE_CHECK]);
+  it('has no file over 400 lines', () => {
     const long = [...graph.keys()]
       .map((file) => ({ file, lines: lineCount(readFileSync(join(ROOT, file), 'utf8')) }))
-      .filter((f) => f.lines > MAX_LINES && !allowed.has(f.file))
+      .filter((f) => f.lines > MAX_LINES)
       .map((f) => `${f.file}: ${f.lines} lines`);
     expect(long).toEqual([]);
-  });
-
-  it('still has what the allowlists name (an entry whose problem is gone is removed)', () => {
-    const cycles = findCycles(graph);
-    for (const known of KNOWN_UNTIL_SHELL_SPLIT.cycles) {
-      expect(
-        cycles.some((c) => sameFiles(c, known)),
-        known,
-      ).toBe(true);
-    }
-    for (const file of [...KNOWN_UNTIL_SHELL_SPLIT.longFiles, ...LONG_BEFORE_THE_CHECK]) {
-      expect(graph.has(file) && lineCount(readFileSync(join(ROOT, file), 'utf8')) > MAX_LINES, file).toBe(
-        true,
-      );
-    }
   });
 });

@@ -1,21 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import {
   AbortedError,
+  ConcurrentChange,
   GitHubError,
   InputError,
   isExpected,
   KubeError,
   PlanError,
+  RolloutFailed,
   TimeoutError,
+  TrafficRefused,
   TransportError,
 } from '../src/errors.ts';
 
 describe('isExpected', () => {
-  it("is true for the action's own failures: bad input, a refused plan, the cluster's refusal", () => {
+  it("is true for the action's own failures: bad input, a refused plan, the cluster's refusal, a rollout stopped", () => {
     expect(isExpected(new InputError('steps', 'expected a list'))).toBe(true);
     expect(isExpected(new PlanError('nothing to promote'))).toBe(true);
     expect(isExpected(new KubeError(403, 'forbidden', 'Forbidden'))).toBe(true);
     expect(isExpected(new KubeError(0, 'connection refused'))).toBe(true);
+    expect(isExpected(new RolloutFailed('Rolled back hello-v2: 10% step failed'))).toBe(true);
+    expect(isExpected(new ConcurrentChange('another run changed this rollout meanwhile'))).toBe(true);
+    expect(
+      isExpected(new TrafficRefused('RevisionMissing', 'Revision "x" failed to become ready.', 'x 100%')),
+    ).toBe(true);
   });
 
   it('is false for anything else, errors of the action included, and for what merely looks alike', () => {

@@ -4,7 +4,8 @@
 import type { Histogram } from './histogram.ts';
 import type { ArmLook, Look } from './judge.ts';
 import type { Window } from './probe.ts';
-import { evaluateQueries, promDuration, type AnalysisConfig, type QueryResult } from './prometheus.ts';
+import { evaluateQueries, promDuration, type QueryResult } from './prometheus.ts';
+import { type AnalysisConfig } from './analysis-config.ts';
 import { callWebhooks, type Webhook, type WebhookPayload, type WebhookResult } from './webhooks.ts';
 
 /** Stable answers needed before its median, and its p99, are taken as thresholds. */

@@ -3,7 +3,7 @@
 
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.ts';
-import { parseAnalysis } from '../health/prometheus.ts';
+import { parseAnalysis } from '../health/analysis-config.ts';
 import type { SmokeTest } from '../health/smoke.ts';
 import { parseWebhooks } from '../health/webhooks.ts';
 import type { GetInput, Inputs } from './types.ts';

@@ -1,6 +1,6 @@
 // The inputs' vocabulary: what the parsers in this folder produce, and how they read the runner's inputs.
 
-import type { AnalysisConfig } from '../health/prometheus.ts';
+import type { AnalysisConfig } from '../health/analysis-config.ts';
 import type { SmokeTest } from '../health/smoke.ts';
 import type { Webhook } from '../health/webhooks.ts';
 import type { Role } from '../github/api.ts';

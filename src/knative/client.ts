@@ -12,9 +12,6 @@ import {
 import { AbortedError, KubeError, TimeoutError } from '../errors.ts';
 import { GROUP, VERSION, type Revision, type Service } from './types.ts';
 
-// re-exported for src/shell.ts and src/main.ts until they move (issue 12)
-export { AbortedError, KubeError, TimeoutError };
-
 /** Turns client-node's ApiException (body: the API's Status object, as text) into a readable error. */
 export function toKubeError(err: unknown, what: string): Error {
   if (err instanceof KubeError) return err;

@@ -5,7 +5,7 @@
 import * as core from '@actions/core';
 import { formatDuration } from '../duration.ts';
 import { runSmokeTests } from '../health/smoke.ts';
-import { AbortedError, TimeoutError } from '../knative/client.ts';
+import { AbortedError, RolloutFailed, TimeoutError, TrafficRefused } from '../errors.ts';
 import { gatewayFor } from '../knative/hosts.ts';
 import { condition, resolvedPercents, tagUrl, type Service } from '../knative/types.ts';
 import {
@@ -22,7 +22,6 @@ import { holdFromNow, isPromotion, promotionWaitsAt } from '../rollout/steps.ts'
 import { describePercents } from '../rollout/traffic.ts';
 import type { RunContext } from './context.ts';
 import { hold, stopProbes } from './dwell.ts';
-import { RolloutFailed, TrafficRefused } from './errors.ts';
 import { callHooks, gatePromotion, preRollout } from './gates.ts';
 import { done } from './outcome.ts';
 import { failedMidRollout } from './recovery.ts';
@@ -263,7 +262,7 @@ async function smokeTest(ctx: RunContext, state: RolloutState): Promise<Verdict>
 }
 
 function whyNotReady(e: TimeoutError): string {
-  const last = (e as TimeoutError & { last?: Service }).last;
+  const last = (e as TimeoutError<Service>).last;
   const c = last ? (condition(last, 'ConfigurationsReady') ?? condition(last, 'Ready')) : undefined;
   return c?.message ? ` (${c.reason ?? c.status}: ${c.message})` : '';
 }

@@ -3,7 +3,7 @@
 // carries a rollout from decision to decision (driver.ts), the dwell (dwell.ts), the webhook gates (gates.ts),
 // recovery (recovery.ts) and the outcome (outcome.ts).
 
-import { InputError } from '../inputs.ts';
+import { InputError } from '../errors.ts';
 import type { KnativeClient } from '../knative/client.ts';
 import { checkGateways } from '../knative/hosts.ts';
 import type { Inputs } from '../inputs.ts';
@@ -19,7 +19,6 @@ import { RunContext, type ShellOptions } from './context.ts';
 import { finish } from './outcome.ts';
 
 export type { RunOptions, ShellOptions } from './context.ts';
-export { ConcurrentChange, RolloutFailed, TrafficRefused } from './errors.ts';
 
 export class Shell {
   private readonly ctx: RunContext;

@@ -4,7 +4,7 @@
 import * as core from '@actions/core';
 import { stringify } from 'yaml';
 import { tagUrl, type Service } from '../knative/types.ts';
-import { patchFor, type ServicePatch } from '../rollout/planner.ts';
+import { patchFor, type ServicePatch } from '../rollout/deploy.ts';
 import { STATE_ANNOTATION, type RolloutState } from '../rollout/state.ts';
 import { logStatus, logTable, markdownSummary, type Status } from '../report/report.ts';
 import type { RunContext } from './context.ts';

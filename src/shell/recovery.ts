@@ -1,13 +1,12 @@
 // When a rollout cannot go on: another run changed it (its decision stands), or this run failed or was cancelled
 // mid-rollout (traffic goes back on the stable revision first, and the log says exactly what was done).
 
-import { AbortedError } from '../knative/client.ts';
+import { AbortedError, ConcurrentChange, RolloutFailed } from '../errors.ts';
 import { resolvedPercents } from '../knative/types.ts';
 import { describeBaseline, rollback } from '../rollout/planner.ts';
 import { isActive, sameRollout } from '../rollout/state.ts';
 import { describePercents } from '../rollout/traffic.ts';
 import type { RunContext } from './context.ts';
-import { ConcurrentChange, RolloutFailed } from './errors.ts';
 import { done } from './outcome.ts';
 import { rollBack } from './traffic.ts';
 

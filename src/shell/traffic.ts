@@ -3,16 +3,21 @@
 // Knative routes whatever state the candidate is in. Flagger's pkg/router plays this part there.
 
 import * as core from '@actions/core';
-import { type Template } from '../inputs.ts';
-import { KubeError, TimeoutError } from '../knative/client.ts';
-import { condition, resolvedPercents, type Service, type TrafficTarget } from '../knative/types.ts';
+import { ConcurrentChange, KubeError, RolloutFailed, TimeoutError, TrafficRefused } from '../errors.ts';
+import {
+  condition,
+  resolvedPercents,
+  type Service,
+  type Template,
+  type TrafficTarget,
+} from '../knative/types.ts';
 import { onConflict } from '../rollout/conflict.ts';
-import { patchFor, templateOf, type Next, type ServicePatch } from '../rollout/planner.ts';
+import { type Next } from '../rollout/planner.ts';
+import { patchFor, templateOf, type ServicePatch } from '../rollout/deploy.ts';
 import { refusalOutlastsReady, routeVerdict } from '../rollout/route.ts';
 import { decodeState, stableOf, STATE_ANNOTATION } from '../rollout/state.ts';
 import { describePercents, wantedPercents } from '../rollout/traffic.ts';
 import { formatDuration } from '../duration.ts';
-import { ConcurrentChange, RolloutFailed, TrafficRefused } from './errors.ts';
 import type { RunContext } from './context.ts';
 
 type Written = { service: Service; patch: ServicePatch };
@@ -155,7 +160,7 @@ export async function confirm(ctx: RunContext, next: Next, written: Written, wai
     if (e instanceof TrafficRefused)
       ctx.service = (await ctx.client.getService(ctx.inputs.service).catch(() => undefined)) ?? ctx.service;
     if (e instanceof TimeoutError) {
-      const last = (e as TimeoutError & { last?: Service }).last;
+      const last = (e as TimeoutError<Service>).last;
       const rr = last ? condition(last, 'RoutesReady') : undefined;
       throw new RolloutFailed(
         `the route did not report ${describePercents(wanted(last ?? written.service))} within ${formatDuration(waitMs)}` +

@@ -2,16 +2,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
+import { formatValue, judgeValue, promDuration, renderQuery } from '../../src/health/prometheus.ts';
 import {
   DEFAULT_TIMEOUT_MS,
   builtinQuery,
-  formatValue,
-  judgeValue,
   parseAnalysis,
-  promDuration,
-  renderQuery,
   type PrometheusQuery,
-} from '../../src/health/prometheus.ts';
+} from '../../src/health/analysis-config.ts';
 
 const URL_LINE = 'prometheus: { url: http://prometheus.monitoring:9090 }';
 

@@ -4,13 +4,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  evaluateQueries,
-  parseAnalysis,
-  promDuration,
-  queryPrometheus,
-  type AnalysisConfig,
-} from '../../src/health/prometheus.ts';
+import { evaluateQueries, promDuration, queryPrometheus } from '../../src/health/prometheus.ts';
+import { parseAnalysis, type AnalysisConfig } from '../../src/health/analysis-config.ts';
 import { sendRequests, service, startHarness, type Harness } from '../emulator/helpers.ts';
 import {
   INSTALL_HINT,

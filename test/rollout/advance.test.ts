@@ -2,21 +2,20 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PlanError } from '../../src/errors.ts';
 import { parseSteps } from '../../src/inputs.ts';
 import {
   afterCheck,
   afterPreviewSmoke,
   afterSmoke,
   holdCurrent,
-  patchFor,
   pauseRollout,
   planAdvance,
-  planDeploy,
-  PlanError,
   promoteTo,
   resumeRollout,
   type Next,
 } from '../../src/rollout/planner.ts';
+import { patchFor, planDeploy } from '../../src/rollout/deploy.ts';
 import type { RolloutState } from '../../src/rollout/state.ts';
 import type { Service } from '../../src/knative/types.ts';
 

@@ -1,17 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { PlanError } from '../../src/errors.ts';
+import { afterHold, afterSmoke, holdCurrent, planRollback, type Next } from '../../src/rollout/planner.ts';
 import {
-  afterHold,
-  afterSmoke,
   desiredTemplate,
-  holdCurrent,
   planDeploy,
-  PlanError,
-  planRollback,
   specMatches,
   templateOf,
-  type Next,
   type PlanInputs,
-} from '../../src/rollout/planner.ts';
+} from '../../src/rollout/deploy.ts';
 import { decodeState, encodeState, STATE_ANNOTATION, type RolloutState } from '../../src/rollout/state.ts';
 import type { Revision, Service } from '../../src/knative/types.ts';
 import { parseSteps } from '../../src/inputs.ts';

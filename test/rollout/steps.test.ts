@@ -5,15 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { parseSteps } from '../../src/inputs.ts';
 import { isReady, type Service } from '../../src/knative/types.ts';
 import { onConflict } from '../../src/rollout/conflict.ts';
-import {
-  afterSmoke,
-  pauseRollout,
-  planDeploy,
-  promote,
-  rollback,
-  withDeployment,
-  type Next,
-} from '../../src/rollout/planner.ts';
+import { afterSmoke, pauseRollout, promote, rollback, type Next } from '../../src/rollout/planner.ts';
+import { planDeploy, withDeployment } from '../../src/rollout/deploy.ts';
 import { decodeState, reportedStatus, sameRollout, STATE_ANNOTATION } from '../../src/rollout/state.ts';
 import { holdFromNow, isPromotion, promotionWaitsAt, resumedPark } from '../../src/rollout/steps.ts';
 

@@ -2,16 +2,11 @@
 // A rollout of the same revision already under way is resumed where it stands.
 
 import * as core from '@actions/core';
-import { describeSteps } from '../../inputs.ts';
+import { PlanError } from '../../errors.ts';
 import { resolvedPercents, type Service } from '../../knative/types.ts';
-import {
-  describeBaseline,
-  PlanError,
-  planDeploy,
-  withDeployment,
-  type DeployObservation,
-} from '../../rollout/planner.ts';
-import type { RolloutState } from '../../rollout/state.ts';
+import { describeBaseline } from '../../rollout/planner.ts';
+import { planDeploy, withDeployment, type DeployObservation } from '../../rollout/deploy.ts';
+import { describeSteps, type RolloutState } from '../../rollout/state.ts';
 import { describePercents } from '../../rollout/traffic.ts';
 import type { RunContext } from '../context.ts';
 import { runRollout } from '../driver.ts';

@@ -3,7 +3,8 @@
 
 import * as core from '@actions/core';
 import { isReady, type Service } from '../../knative/types.ts';
-import { PlanError, promoteTo } from '../../rollout/planner.ts';
+import { PlanError } from '../../errors.ts';
+import { promoteTo } from '../../rollout/planner.ts';
 import type { RunContext } from '../context.ts';
 import { drive } from '../driver.ts';
 import { done, dryRunStops } from '../outcome.ts';

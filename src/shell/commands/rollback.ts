@@ -1,7 +1,7 @@
 // `rollback [revision]`: the rollout's baseline (or the revision named) back at 100%, in a block Knative routes.
 
 import * as core from '@actions/core';
-import { InputError } from '../../inputs.ts';
+import { InputError } from '../../errors.ts';
 import { isReady, type Service } from '../../knative/types.ts';
 import { describeBaseline, planRollback } from '../../rollout/planner.ts';
 import type { RunContext } from '../context.ts';

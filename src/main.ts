@@ -19,7 +19,8 @@ import {
 import { ConcurrentChange, isExpected } from './errors.ts';
 import { KnativeClient, loadKubeConfig } from './knative/client.ts';
 import { reportedStatus, STATE_ANNOTATION } from './rollout/state.ts';
-import { commentBody, newReport, worstStatus, type RunReport } from './report/report.ts';
+import { commentOutput, earlyOutputs, runOutputs } from './report/outputs.ts';
+import { commentBody, newReport, type RunReport } from './report/report.ts';
 import { Shell, type RunOptions } from './shell/index.ts';
 
 export type { RunOptions } from './shell/index.ts';
@@ -54,13 +55,6 @@ function readEvent(): unknown {
   } catch {
     return {};
   }
-}
-
-/** The outputs of a run that ends before any Service is acted on. */
-function endEarly(status: 'ignored' | 'refused' | 'unchanged', command: string, commentUrl?: string): void {
-  core.setOutput('status', status);
-  core.setOutput('command', command);
-  if (commentUrl !== undefined) core.setOutput('comment-url', commentUrl);
 }
 
 function repository(): { owner: string; repo: string } | undefined {
@@ -98,7 +92,7 @@ export async function run(opts: RunOptions = {}): Promise<void> {
   }
   if (d.kind === 'ignore') {
     core.info(`Nothing to do: ${d.reason}.`);
-    return endEarly('ignored', '');
+    return earlyOutputs('ignored', '');
   }
   const repo = repository();
   const github = gh.token && repo ? new GitHub(gh.token, repo) : undefined;
@@ -137,13 +131,13 @@ export async function run(opts: RunOptions = {}): Promise<void> {
       core.info(`Refused: ${auth.reply}`);
       const url = await conversation.reply(auth.reply);
       await conversation.react('-1');
-      return endEarly('refused', '', url ?? '');
+      return earlyOutputs('refused', '', url ?? '');
     }
     commandLine = canonical(gh.commandPrefix, auth.parsed);
     if (auth.parsed.command === 'help') {
       const url = await conversation.reply(replies.help(gh.commandPrefix));
       await conversation.react('rocket');
-      return endEarly('unchanged', 'help', url ?? '');
+      return earlyOutputs('unchanged', 'help', url ?? '');
     }
     Object.assign(ctx, {
       command: auth.parsed.command,
@@ -175,7 +169,7 @@ export async function run(opts: RunOptions = {}): Promise<void> {
   }
   if (first.command === 'help') {
     core.info(replies.help(gh.commandPrefix));
-    return endEarly('unchanged', 'help');
+    return earlyOutputs('unchanged', 'help');
   }
   let client: KnativeClient;
   try {
@@ -254,17 +248,15 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     // The table and summary first, then the verdict as the log's last word.
     await shell.finish(failure === undefined);
   }
-  if (reports.some((r) => r.status)) core.setOutput('command', first.command);
   core.info(
     `API requests: ${client.requests} to Kubernetes${github ? `, ${github.requests} to GitHub` : ''}`,
   );
-  // Over several Services the most severe status; with none (advance found nothing) `unchanged`.
-  if (reports.length === 0 || reports.some((r) => r.status)) core.setOutput('status', worstStatus(reports));
+  runOutputs(reports, first.command);
   if (conversation) {
     const ok = failures.length === 0;
     const url = await conversation.reply(commentBody(reports, { command: commandLine!, actor, runUrl }));
     await conversation.react(ok ? 'rocket' : '-1');
-    core.setOutput('comment-url', url ?? '');
+    commentOutput(url);
   }
   await closeAgent();
   if (failures.length) core.setFailed(failures.map((f) => f.message).join('\n'));

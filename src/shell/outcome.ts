@@ -6,10 +6,11 @@ import { stringify } from 'yaml';
 import { tagUrl, type Service } from '../knative/types.ts';
 import { patchFor, type ServicePatch } from '../rollout/deploy.ts';
 import { STATE_ANNOTATION, type RolloutState } from '../rollout/state.ts';
+import { serviceOutputs } from '../report/outputs.ts';
 import { logStatus, logTable, markdownSummary, type Status } from '../report/report.ts';
 import type { RunContext } from './context.ts';
 
-/** Records how the run ended and sets every output from it. */
+/** Records how the run ended and sets the Service's outputs from it. */
 export function done(
   ctx: RunContext,
   status: Status,
@@ -37,25 +38,7 @@ export function done(
       tagUrl: state.phase === 'stepping' ? tagUrl(svc, state.tag) : undefined,
     };
   }
-  const percent = state && report.candidate === state.candidate ? state.percent : 0;
-  core.setOutput('status', status);
-  core.setOutput('revision', report.candidate ?? '');
-  core.setOutput('stable-revision', report.stable ?? '');
-  core.setOutput('tag-url', tagUrl(svc, state?.tag ?? ctx.inputs.tag) ?? '');
-  core.setOutput('url', svc.status?.url ?? '');
-  core.setOutput('percent', String(percent));
-  core.setOutput(
-    'traffic',
-    JSON.stringify(
-      (svc.status?.traffic ?? []).map((t) => ({
-        revisionName: t.revisionName,
-        percent: t.percent ?? 0,
-        tag: t.tag,
-        latestRevision: t.latestRevision,
-        url: t.url,
-      })),
-    ),
-  );
+  serviceOutputs(report, svc, state, ctx.inputs.tag);
 }
 
 /**

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { TransportError } from '../errors.ts';
 import type { AnalysisConfig, PrometheusQuery, TemplateVars } from './analysis-config.ts';
+import type { Sample } from './increase.ts';
 
 const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -154,11 +155,12 @@ async function attempt(
  * requests) is `value: undefined`. A query must give one series at most. Transport errors are tried three
  * times; Prometheus's own errors are not retried.
  */
-export async function queryPrometheus(
+/** One instant query's answer (`data` of Prometheus's JSON), after retrying what failed to arrive. */
+async function queryData(
   cfg: AnalysisConfig,
   promql: string,
-  opts: QueryOptions = {},
-): Promise<{ value?: number; series: number }> {
+  opts: QueryOptions,
+): Promise<{ resultType?: string; result?: unknown }> {
   if (!cfg.url) throw new Error('no Prometheus server: the analysis input has no prometheus.url');
   const endpoint = new URL(cfg.url);
   endpoint.pathname = `${endpoint.pathname.replace(/\/+$/, '')}/api/v1/query`;
@@ -203,7 +205,15 @@ export async function queryPrometheus(
       `Prometheus at ${shown(endpoint)} answered ${res.status} without a query result: ${snippet(res.text)}`,
     );
   }
-  const { resultType, result } = body.data;
+  return body.data;
+}
+
+export async function queryPrometheus(
+  cfg: AnalysisConfig,
+  promql: string,
+  opts: QueryOptions = {},
+): Promise<{ value?: number; series: number }> {
+  const { resultType, result } = await queryData(cfg, promql, opts);
   if (resultType === 'scalar' && Array.isArray(result)) return { value: sampleValue(result[1]), series: 1 };
   if (resultType !== 'vector' || !Array.isArray(result)) {
     throw new Error(
@@ -224,6 +234,21 @@ export async function queryPrometheus(
   }
   if (vector.length === 0) return { series: 0 };
   return { value: sampleValue(vector[0]!.value?.[1]), series: 1 };
+}
+
+/** Every series an instant query returns, with its labels: for reading counters raw. */
+export async function queryVector(
+  cfg: AnalysisConfig,
+  promql: string,
+  opts: QueryOptions = {},
+): Promise<Sample[]> {
+  const { resultType, result } = await queryData(cfg, promql, opts);
+  if (resultType !== 'vector' || !Array.isArray(result))
+    throw new Error(`the query gives a ${resultType}, not an instant vector of series`);
+  return (result as { metric?: Record<string, string>; value?: [number, string] }[]).flatMap((r) => {
+    const value = sampleValue(r.value?.[1]);
+    return value === undefined ? [] : [{ labels: r.metric ?? {}, value }];
+  });
 }
 
 export interface QueryResult {

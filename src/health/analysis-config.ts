@@ -4,6 +4,7 @@
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../duration.ts';
 import { InputError } from '../errors.ts';
+import type { TrafficSeries } from './users.ts';
 
 export const BUILTINS = ['request-success-rate', 'request-duration-p99'] as const;
 export type Builtin = (typeof BUILTINS)[number];
@@ -30,6 +31,8 @@ export interface AnalysisConfig {
   headers: Record<string, string>;
   timeoutMs: number;
   queries: PrometheusQuery[];
+  /** Where users' traffic is counted, for the judge; absent with `traffic: off` or no Prometheus server. */
+  traffic?: TrafficSeries;
 }
 
 /** Series and label names the built-in queries use. */
@@ -53,7 +56,7 @@ export const DEFAULT_METRICS: MetricNames = {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-const TOP_KEYS = ['prometheus', 'on-no-data', 'metrics', 'queries'];
+const TOP_KEYS = ['prometheus', 'on-no-data', 'metrics', 'queries', 'traffic'];
 const PROMETHEUS_KEYS = ['url', 'headers', 'timeout'];
 const QUERY_KEYS = ['name', 'builtin', 'query', 'min', 'max', 'on-no-data'];
 const ON_NO_DATA: OnNoData[] = ['ignore', 'fail'];
@@ -295,10 +298,27 @@ export function parseAnalysis(text: string): AnalysisConfig {
       `prometheus.url is required with queries: the Prometheus server's base URL, like http://prometheus.monitoring:9090`,
     );
   }
+  if (doc.traffic !== undefined && doc.traffic !== 'off' && doc.traffic !== 'on')
+    fail(`traffic is ${show(doc.traffic)}: expected on (the default with a Prometheus server) or off`);
+  const traffic = prom?.url && doc.traffic !== 'off' ? trafficSeries(metrics) : undefined;
   return {
     url: prom?.url,
     headers: prom?.headers ?? {},
     timeoutMs: prom?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     queries,
+    ...(traffic ? { traffic } : {}),
+  };
+}
+
+/** The series of users' traffic for the built-ins' metric names: a counter by code class, buckets in ms. */
+function trafficSeries(m: MetricNames): TrafficSeries {
+  return {
+    name: m === DEFAULT_METRICS ? 'knative-opencensus' : 'custom',
+    requests: m['request-count'],
+    buckets: `${m['request-latencies']}_bucket`,
+    unit: 'ms',
+    revisionLabel: m['revision-label'],
+    namespaceLabel: m['namespace-label'],
+    error: { label: m['code-class-label'], pattern: '5xx' },
   };
 }

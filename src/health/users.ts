@@ -114,7 +114,9 @@ export class UsersTraffic {
 
   /** The selector of the revisions' series, for an instant query. */
   selector(namespace: string, metric: string): string {
-    const revs = [this.candidate, ...this.stable].map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+    const revs = [this.candidate, ...this.stable]
+      .map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('|');
     const q = (v: string) => JSON.stringify(v);
     return `${metric}{${this.series.namespaceLabel}=${q(namespace)},${this.series.revisionLabel}=~${q(revs)}}`;
   }

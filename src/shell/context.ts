@@ -7,6 +7,7 @@ import type { Checks } from '../health/analysis.ts';
 import type { Histogram } from '../health/histogram.ts';
 import type { Judge } from '../health/judge.ts';
 import type { Prober } from '../health/probe.ts';
+import type { UsersReader } from '../health/users-reader.ts';
 import type { Inputs } from '../inputs.ts';
 import { AbortedError } from '../errors.ts';
 import type { KnativeClient } from '../knative/client.ts';
@@ -57,6 +58,8 @@ export class RunContext {
   judge?: Judge;
   /** The Prometheus queries and webhooks of the run, counted against failure-threshold together. */
   checks?: Checks;
+  /** Users' traffic read from Prometheus, and the judge of it (alpha shared with the probes' judge). */
+  users?: { reader: UsersReader; judge: Judge };
   /** Cancellation from the runner: every wait but a rollback's stops at it. */
   readonly signal?: AbortSignal;
   /** The clock, injected (tests and scheduled rollouts set it). */

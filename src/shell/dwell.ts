@@ -9,6 +9,7 @@ import { Judge } from '../health/judge.ts';
 import { addWindow, describeWindow, emptyWindow, Prober } from '../health/probe.ts';
 import { gatewayFor } from '../knative/hosts.ts';
 import { tagUrl } from '../knative/types.ts';
+import { UsersReader } from '../health/users-reader.ts';
 import type { RolloutState } from '../rollout/state.ts';
 import { sleep, type Probes, type RunContext } from './context.ts';
 
@@ -80,6 +81,39 @@ export function checkContext(ctx: RunContext, state: RolloutState): CheckContext
 }
 
 /**
+ * Users' traffic as a second source of evidence, when the analysis has a Prometheus server: the rollout's revisions'
+ * request counters and latency buckets, read every check-every. Made once per run.
+ */
+function usersOf(ctx: RunContext, state: RolloutState, startedAt: number): RunContext['users'] {
+  const { inputs } = ctx;
+  if (ctx.users || !inputs.analysis.url) return ctx.users;
+  const series = inputs.analysis.traffic;
+  if (!series) return undefined;
+  const reader = new UsersReader(
+    inputs.analysis,
+    series,
+    inputs.namespace,
+    state.candidate,
+    state.baseline.map((b) => b.revisionName),
+    inputs.checkEveryMs,
+    inputs.maxLatencyP99Ms,
+    (text) => core.warning(text),
+    startedAt,
+  );
+  core.info(
+    `Judging users' traffic too: ${series.requests} and ${series.buckets} (${series.name}) from Prometheus, ` +
+      `read every ${formatDuration(inputs.checkEveryMs)}`,
+  );
+  const judge = new Judge({
+    alpha: inputs.alpha / 2,
+    maxErrorRate: inputs.maxErrorRate,
+    maxLatencyP99Ms: inputs.maxLatencyP99Ms,
+    warmupMs: inputs.warmupMs,
+  });
+  return (ctx.users = { reader, judge });
+}
+
+/**
  * Probes candidate and stable during the dwell and judges at every look; runs the Prometheus queries and the
  * rollout and rollback webhooks every check-every, and once more before a pass.
  */
@@ -92,13 +126,27 @@ export async function hold(
 ): Promise<{ pass: boolean; detail: string }> {
   const { inputs } = ctx;
   const p = startProbes(ctx, state);
+  const users = usersOf(ctx, state, p.startedAt);
+  // Two sources of evidence share alpha: each judge fails at 2/alpha, so a healthy candidate is rolled back by
+  // either with a chance of at most alpha in all.
   const judge = (ctx.judge ??= new Judge({
-    alpha: inputs.alpha,
+    alpha: users ? inputs.alpha / 2 : inputs.alpha,
     maxErrorRate: inputs.maxErrorRate,
     maxLatencyP99Ms: inputs.maxLatencyP99Ms,
     warmupMs: inputs.warmupMs,
   }));
   judge.startStep();
+  users?.judge.startStep();
+  const usersVerdict = (): string | undefined => {
+    if (!users) return undefined;
+    for (const l of users.reader.take()) {
+      users.judge.observe(l);
+      // Users' traffic only ever fails a step: an early pass is the probes' to give.
+      const u = users.judge.decide({ final: false, canPass: false });
+      if (u.decision === 'fail') return `users' traffic: ${u.detail}`;
+    }
+    return undefined;
+  };
   const began = ctx.now();
   const stepCand = emptyWindow();
   const stepStable = p.stable ? emptyWindow() : undefined;
@@ -128,13 +176,14 @@ export async function hold(
       const final = t >= untilMs;
       const d = judge.decide({ final, canPass: t - began >= inputs.minIntervalMs });
       checks.tick(t, checkContext(ctx, state), ctx.signal);
-      const failed = checks.verdict();
+      users?.reader.tick(t, ctx.signal);
+      const failed = checks.verdict() ?? usersVerdict();
       if (failed) {
         verdict = { pass: false, detail: `${failed}; ${evidence()}` };
         break;
       }
       if (d.decision === 'fail') {
-        verdict = { pass: false, detail: `${d.detail}; ${evidence()}` };
+        verdict = { pass: false, detail: `${users ? 'probes: ' : ''}${d.detail}; ${evidence()}` };
         break;
       }
       if (d.decision === 'pass') {

@@ -172,18 +172,40 @@ ${withQueries(
     expect(parseAnalysis(`prometheus: { url: "http://p:9090", timeout: 2 }`).timeoutMs).toBe(2000);
   });
 
+  it("judges users' traffic on queue-proxy's series with a server, unless traffic: off", () => {
+    expect(parseAnalysis(URL_LINE).traffic).toEqual({
+      name: 'knative-opencensus',
+      requests: 'revision_request_count',
+      buckets: 'revision_request_latencies_bucket',
+      unit: 'ms',
+      revisionLabel: 'revision_name',
+      namespaceLabel: 'namespace_name',
+      error: { label: 'response_code_class', pattern: '5xx' },
+    });
+    expect(parseAnalysis(`${URL_LINE}\ntraffic: off`).traffic).toBeUndefined();
+    expect(parseAnalysis(`${URL_LINE}\ntraffic: on`).traffic?.name).toBe('knative-opencensus');
+    expect(parseAnalysis('traffic: on').traffic).toBeUndefined();
+    expect(
+      parseAnalysis(`${URL_LINE}\nmetrics: { request-count: istio_requests_total, revision-label: x }`)
+        .traffic,
+    ).toMatchObject({ name: 'custom', requests: 'istio_requests_total', revisionLabel: 'x' });
+    expect(error(`${URL_LINE}\ntraffic: sometimes`)).toBe(
+      `Input 'analysis': traffic is "sometimes": expected on (the default with a Prometheus server) or off`,
+    );
+  });
+
   describe('errors', () => {
     it('bad YAML, and YAML that is not a map', () => {
       expect(error('queries: [ { name: a')).toMatch(/^Input 'analysis': is not valid YAML: /);
       expect(error('- a\n- b')).toBe(
-        "Input 'analysis': expected a YAML map with prometheus, on-no-data, metrics, queries; got a list",
+        "Input 'analysis': expected a YAML map with prometheus, on-no-data, metrics, queries, traffic; got a list",
       );
       expect(error('just text')).toMatch(/expected a YAML map .*; got string/);
     });
 
     it('unknown keys, listing the allowed ones', () => {
       expect(error('promethus: { url: http://p }')).toBe(
-        `Input 'analysis': analysis has unknown key "promethus": expected prometheus, on-no-data, metrics, queries`,
+        `Input 'analysis': analysis has unknown key "promethus": expected prometheus, on-no-data, metrics, queries, traffic`,
       );
       expect(error('prometheus: { url: http://p, token: x }')).toBe(
         `Input 'analysis': prometheus has unknown key "token": expected url, headers, timeout`,

@@ -1,0 +1,113 @@
+// End to end: the judge watches users' traffic. Users hit the service host through the gateway, whose split gives
+// the candidate its step's share; Debian's real Prometheus scrapes the emulator's queue-proxy metrics every second;
+// the action reads each revision's raw counters and judges them with the same sequential tests as its probes.
+
+import { Agent, request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { INSTALL_HINT, SKIP, startPrometheus, type PrometheusServer } from '../support/prometheus.ts';
+import { fixture, type Fixture } from './fixture.ts';
+import { errorLines } from './runner.ts';
+
+let f: Fixture | undefined;
+let prom: PrometheusServer | undefined;
+let users: { stop: () => Promise<number> } | undefined;
+afterEach(async () => {
+  await users?.stop();
+  await prom?.stop();
+  await f?.close();
+  users = undefined;
+  f = undefined;
+  prom = undefined;
+});
+
+const V2 = { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2' };
+
+/**
+ * Users: `rps` requests a second to the service host for at most `maxMs`, one in five to /checkout (which the
+ * probes never ask for). Resolves, on stop, to how many were sent.
+ */
+function startUsers(fx: Fixture, rps: number, maxMs = 90_000): { stop: () => Promise<number> } {
+  const dispatcher = new Agent({ connections: 8 });
+  let sent = 0;
+  let stopped: Promise<number> | undefined;
+  const began = Date.now();
+  const inflight = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    if (stopped || Date.now() - began > maxMs) return;
+    const path = sent % 5 === 4 ? '/checkout' : '/';
+    sent++;
+    const p = request(`${fx.h.emulator.gatewayUrl}${path}`, {
+      headers: { host: 'hello.default.example.com' },
+      dispatcher,
+    })
+      .then((r) => r.body.dump())
+      .catch(() => undefined)
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+  }, 1000 / rps);
+  return {
+    stop: () =>
+      (stopped ??= (async () => {
+        clearInterval(timer);
+        await Promise.all(inflight);
+        await dispatcher.close();
+        return sent;
+      })()),
+  };
+}
+
+const analysis = (url: string) => stringify({ prometheus: { url } });
+
+describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INSTALL_HINT})` : ''}`, () => {
+  it.each([
+    { with: 'the probes on', probeRps: '25' },
+    { with: 'the probes off (probe-rps 0)', probeRps: '0' },
+  ])(
+    'rolls back a candidate failing 30% of one path that only users hit, with $with',
+    async ({ probeRps }) => {
+      f = await fixture();
+      prom = await startPrometheus(f.h.emulator.metricsUrl);
+      users = startUsers(f, 40);
+      const began = Date.now();
+      const r = await f.run(
+        {
+          ...V2,
+          env: 'EMULATOR_ERROR_RATE=0.3\nEMULATOR_ERROR_PATH=/checkout',
+          steps: '20,50',
+          interval: '60s',
+          'check-every': '2s',
+          'probe-rps': probeRps,
+          timeout: '90s',
+          analysis: analysis(prom.url),
+        },
+        { timeoutMs: 120_000 },
+      );
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.outputs.status).toBe('rolled-back');
+      // Inside the first step's dwell, from users' traffic alone: the probes ask for / only, which never fails.
+      expect(Date.now() - began).toBeLessThan(60_000);
+      expect(f.maxPercent.get('hello-v2')).toBe(20);
+      expect(await f.percents()).toEqual({ 'hello-00001': 100 });
+      expect(r.stdout).toContain(
+        "Judging users' traffic too: revision_request_count and revision_request_latencies_bucket (knative-opencensus)",
+      );
+      expect(errorLines(r.stdout).join('\n')).toMatch(/20% step failed: users' traffic: /);
+    },
+    150_000,
+  );
+
+  it('promotes a healthy candidate that users hit, with no false rollback', async () => {
+    f = await fixture();
+    prom = await startPrometheus(f.h.emulator.metricsUrl);
+    users = startUsers(f, 40);
+    const r = await f.run(
+      { ...V2, steps: '50', interval: '12s', 'check-every': '2s', analysis: analysis(prom.url) },
+      { timeoutMs: 90_000 },
+    );
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('promoted');
+    expect(await f.percents()).toEqual({ 'hello-v2': 100 });
+    expect(await users.stop()).toBeGreaterThan(200);
+  }, 120_000);
+});

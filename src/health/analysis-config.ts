@@ -33,6 +33,8 @@ export interface AnalysisConfig {
   queries: PrometheusQuery[];
   /** Where users' traffic is counted, for the judge; absent with `traffic: off` or no Prometheus server. */
   traffic?: TrafficSeries;
+  /** How often users' traffic is read (`traffic.every`); check-every when unset. */
+  trafficEveryMs?: number;
 }
 
 /** Series and label names the built-in queries use. */
@@ -298,16 +300,33 @@ export function parseAnalysis(text: string): AnalysisConfig {
       `prometheus.url is required with queries: the Prometheus server's base URL, like http://prometheus.monitoring:9090`,
     );
   }
-  if (doc.traffic !== undefined && doc.traffic !== 'off' && doc.traffic !== 'on')
-    fail(`traffic is ${show(doc.traffic)}: expected on (the default with a Prometheus server) or off`);
-  const traffic = prom?.url && doc.traffic !== 'off' ? trafficSeries(metrics) : undefined;
+  const every = parseTraffic(doc.traffic);
+  const traffic = prom?.url && every !== 'off' ? trafficSeries(metrics) : undefined;
   return {
     url: prom?.url,
     headers: prom?.headers ?? {},
     timeoutMs: prom?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     queries,
     ...(traffic ? { traffic } : {}),
+    ...(traffic && typeof every === 'number' ? { trafficEveryMs: every } : {}),
   };
+}
+
+/** `traffic`: on (the default), off, or a map with `every`, how often users' traffic is read. */
+function parseTraffic(v: unknown): 'on' | 'off' | number {
+  if (v === undefined || v === null || v === 'on') return 'on';
+  if (v === 'off') return 'off';
+  if (!isMap(v))
+    fail(`traffic is ${show(v)}: expected on (the default with a Prometheus server), off, or { every: 30s }`);
+  checkKeys(v, ['every'], 'traffic');
+  if (v.every === undefined) return 'on';
+  try {
+    const ms = parseDuration(String(v.every));
+    if (ms !== undefined && ms >= 1000) return ms;
+  } catch {
+    // said below
+  }
+  return fail(`traffic.every is ${show(v.every)}: expected a duration of at least 1s, like 15s or 1m`);
 }
 
 /** The series of users' traffic for the built-ins' metric names: a counter by code class, buckets in ms. */

@@ -93,6 +93,17 @@ export function armLook(
   };
 }
 
+const pct = (k: number, n: number) => `${((n ? k / n : 0) * 100).toFixed(1)}%`;
+
+/** One revision's users' requests for the log: counts, and p50 and p99 as the bucket edges they fall under. */
+export function describeCounts(rev: string, c: RevisionCounts): string {
+  const q = (x: number) => {
+    const e = edgeAt(c.buckets, x);
+    return e === undefined ? '?' : `≤ ${e} ms`;
+  };
+  return `${rev} ${c.requests} req, ${c.errors} err (${pct(c.errors, c.requests)}), p50 ${q(0.5)}, p99 ${q(0.99)}`;
+}
+
 /**
  * The evidence of users' traffic over a run, read after read: the candidate against the stable revisions (summed
  * as one arm), thresholds from the stable revisions' answers before each read.
@@ -111,6 +122,13 @@ export class UsersTraffic {
     readonly stable: string[],
     private readonly maxLatencyP99Ms?: number,
   ) {}
+
+  /** What users' requests each revision served this run, for the log: the candidate first. */
+  describe(): string {
+    const revs = [this.candidate, ...this.stable];
+    const seen = revs.filter((r) => this.run.has(r));
+    return seen.length ? seen.map((r) => describeCounts(r, this.run.get(r)!)).join('; ') : 'none seen yet';
+  }
 
   /** The selector of the revisions' series, for an instant query. */
   selector(namespace: string, metric: string): string {

@@ -95,14 +95,14 @@ function usersOf(ctx: RunContext, state: RolloutState, startedAt: number): RunCo
     inputs.namespace,
     state.candidate,
     state.baseline.map((b) => b.revisionName),
-    inputs.checkEveryMs,
+    inputs.analysis.trafficEveryMs ?? inputs.checkEveryMs,
     inputs.maxLatencyP99Ms,
     (text) => core.warning(text),
     startedAt,
   );
   core.info(
     `Judging users' traffic too: ${series.requests} and ${series.buckets} (${series.name}) from Prometheus, ` +
-      `read every ${formatDuration(inputs.checkEveryMs)}`,
+      `read every ${formatDuration(inputs.analysis.trafficEveryMs ?? inputs.checkEveryMs)}`,
   );
   const judge = new Judge({
     alpha: inputs.alpha / 2,
@@ -143,7 +143,8 @@ export async function hold(
       users.judge.observe(l);
       // Users' traffic only ever fails a step: an early pass is the probes' to give.
       const u = users.judge.decide({ final: false, canPass: false });
-      if (u.decision === 'fail') return `users' traffic: ${u.detail}`;
+      if (u.decision === 'fail')
+        return `users' traffic: ${u.detail}; users' requests: ${users.reader.traffic.describe()}`;
     }
     return undefined;
   };

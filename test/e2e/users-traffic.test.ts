@@ -97,6 +97,38 @@ describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INST
     150_000,
   );
 
+  it("catches a tail-latency regression on that path alone, from users' traffic", async () => {
+    f = await fixture();
+    prom = await startPrometheus(f.h.emulator.metricsUrl);
+    users = startUsers(f, 40);
+    const began = Date.now();
+    const r = await f.run(
+      {
+        ...V2,
+        // Half the candidate's /checkout requests take 400 ms more: a tenth of its users' requests.
+        env: 'EMULATOR_SLOW_RATE=0.5\nEMULATOR_SLOW_MS=400\nEMULATOR_SLOW_PATH=/checkout',
+        steps: '20,50',
+        interval: '60s',
+        warmup: '5s',
+        'check-every': '2s',
+        timeout: '90s',
+        analysis: analysis(prom.url),
+      },
+      { timeoutMs: 120_000 },
+    );
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.outputs.status).toBe('rolled-back');
+    expect(Date.now() - began).toBeLessThan(60_000);
+    const errors = errorLines(r.stdout).join('\n');
+    expect(errors).toMatch(
+      /20% step failed: users' traffic: latency tail: \d+ of the candidate's requests slower/,
+    );
+    // The evidence of users' traffic, per revision, from Prometheus.
+    expect(errors).toMatch(
+      /users' requests: hello-v2 \d+ req, 0 err \(0\.0%\), p50 ≤ [\d.]+ ms, p99 ≤ [\d.]+ ms/,
+    );
+  }, 150_000);
+
   it('promotes a healthy candidate that users hit, with no false rollback', async () => {
     f = await fixture();
     prom = await startPrometheus(f.h.emulator.metricsUrl);

@@ -189,8 +189,16 @@ ${withQueries(
       parseAnalysis(`${URL_LINE}\nmetrics: { request-count: istio_requests_total, revision-label: x }`)
         .traffic,
     ).toMatchObject({ name: 'custom', requests: 'istio_requests_total', revisionLabel: 'x' });
+    expect(parseAnalysis(`${URL_LINE}\ntraffic: { every: 15s }`).trafficEveryMs).toBe(15_000);
+    expect(parseAnalysis(`${URL_LINE}\ntraffic: {}`).trafficEveryMs).toBeUndefined();
     expect(error(`${URL_LINE}\ntraffic: sometimes`)).toBe(
-      `Input 'analysis': traffic is "sometimes": expected on (the default with a Prometheus server) or off`,
+      `Input 'analysis': traffic is "sometimes": expected on (the default with a Prometheus server), off, or { every: 30s }`,
+    );
+    expect(error(`${URL_LINE}\ntraffic: { every: 10ms }`)).toBe(
+      `Input 'analysis': traffic.every is "10ms": expected a duration of at least 1s, like 15s or 1m`,
+    );
+    expect(error(`${URL_LINE}\ntraffic: { evry: 10s }`)).toMatch(
+      /traffic has unknown key "evry": expected every/,
     );
   });
 

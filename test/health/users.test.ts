@@ -2,7 +2,13 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../src/health/increase.ts';
-import { countsByRevision, edgeAt, UsersTraffic, type TrafficSeries } from '../../src/health/users.ts';
+import {
+  countsByRevision,
+  describeCounts,
+  edgeAt,
+  UsersTraffic,
+  type TrafficSeries,
+} from '../../src/health/users.ts';
 
 const OPENCENSUS: TrafficSeries = {
   name: 'knative-opencensus',
@@ -73,6 +79,20 @@ describe('edgeAt', () => {
   });
 });
 
+describe('describeCounts', () => {
+  it('says the requests, errors and the bucket edges p50 and p99 fall under', () => {
+    const c = countsByRevision(
+      [req('a', '2xx', 90), req('a', '5xx', 10)],
+      buckets('a', [60, 30, 9, 1]),
+      OPENCENSUS,
+    );
+    expect(describeCounts('a', c.get('a')!)).toBe('a 100 req, 10 err (10.0%), p50 ≤ 100 ms, p99 ≤ 500 ms');
+    expect(describeCounts('b', { requests: 0, errors: 0, buckets: new Map() })).toBe(
+      'b 0 req, 0 err (0.0%), p50 ?, p99 ?',
+    );
+  });
+});
+
 describe('UsersTraffic', () => {
   it('gives no evidence at the first read, then the increase of each arm, thresholds from the stable before it', () => {
     const u = new UsersTraffic(OPENCENSUS, 'hello-v2', ['hello-v1'], 400);
@@ -112,6 +132,9 @@ describe('UsersTraffic', () => {
     });
     expect(third.stable).toMatchObject({ requests: 100, overP50: 50, overP99: 0 });
     expect(u.run.get('hello-v2')).toMatchObject({ requests: 30, errors: 10 });
+    expect(u.describe()).toMatch(
+      /^hello-v2 30 req, 10 err \(33\.3%\), p50 ≤ 500 ms, p99 ≤ 500 ms; hello-v1 200 req, 0 err/,
+    );
   });
 
   it('counts a pod restart (a reset) and a new pod without inventing or losing requests', () => {

@@ -1,13 +1,22 @@
 // The `analysis` input: a Prometheus server, the queries with their bounds, the built-in queries over
-// queue-proxy's series and the metric names they use; parsed and checked, with messages that name the key.
+// queue-proxy's series and the schema they read (metrics-config.ts); parsed and checked, with messages that name the key.
 
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../duration.ts';
 import { InputError } from '../errors.ts';
 import type { TrafficSeries } from './users.ts';
+import { parseMetrics } from './metrics-config.ts';
+import {
+  BUILTINS,
+  builtinQuery,
+  KNATIVE_OPENCENSUS,
+  KNATIVE_OTEL,
+  type Builtin,
+  type MetricsSetting,
+  type TrafficSchema,
+} from './metrics-schema.ts';
 
-export const BUILTINS = ['request-success-rate', 'request-duration-p99'] as const;
-export type Builtin = (typeof BUILTINS)[number];
+export { BUILTINS, builtinQuery, type Builtin } from './metrics-schema.ts';
 
 export const TEMPLATE_VARS = ['namespace', 'service', 'revision', 'stable_revision', 'interval'] as const;
 export type TemplateVars = Record<(typeof TEMPLATE_VARS)[number], string>;
@@ -16,7 +25,10 @@ export type OnNoData = 'fail' | 'ignore';
 
 export interface PrometheusQuery {
   name: string;
-  /** The PromQL template; a builtin is already expanded with the configured metric names. */
+  /**
+   * The PromQL template. A builtin is expanded with the configured schema; with `metrics: auto`, with the first
+   * known one until the run resolves it (see `withSchema`).
+   */
   promql: string;
   min?: number;
   max?: number;
@@ -35,26 +47,9 @@ export interface AnalysisConfig {
   traffic?: TrafficSeries;
   /** How often users' traffic is read (`traffic.every`); check-every when unset. */
   trafficEveryMs?: number;
+  /** The series the built-ins read: `auto` (also when absent) or a schema. */
+  metrics?: MetricsSetting;
 }
-
-/** Series and label names the built-in queries use. */
-export interface MetricNames {
-  'request-count': string;
-  /** A histogram in milliseconds: `<name>_bucket` series with label `le`. */
-  'request-latencies': string;
-  'revision-label': string;
-  'namespace-label': string;
-  'code-class-label': string;
-}
-
-/** Knative's queue-proxy metrics as its Prometheus exporter names them (Knative up to 1.18). */
-export const DEFAULT_METRICS: MetricNames = {
-  'request-count': 'revision_request_count',
-  'request-latencies': 'revision_request_latencies',
-  'revision-label': 'revision_name',
-  'namespace-label': 'namespace_name',
-  'code-class-label': 'response_code_class',
-};
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -62,27 +57,7 @@ const TOP_KEYS = ['prometheus', 'on-no-data', 'metrics', 'queries', 'traffic'];
 const PROMETHEUS_KEYS = ['url', 'headers', 'timeout'];
 const QUERY_KEYS = ['name', 'builtin', 'query', 'min', 'max', 'on-no-data'];
 const ON_NO_DATA: OnNoData[] = ['ignore', 'fail'];
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/** The PromQL of a built-in query, as a template over `{{ namespace }}`, `{{ revision }}`, `{{ interval }}`. */
-export function builtinQuery(builtin: Builtin, metrics: MetricNames = DEFAULT_METRICS): string {
-  const sel = `${metrics['namespace-label']}="{{ namespace }}",${metrics['revision-label']}="{{ revision }}"`;
-  const count = metrics['request-count'];
-  switch (builtin) {
-    case 'request-success-rate':
-      return (
-        `sum(rate(${count}{${sel},${metrics['code-class-label']}!="5xx"}[{{ interval }}])) / ` +
-        `sum(rate(${count}{${sel}}[{{ interval }}]))`
-      );
-    case 'request-duration-p99':
-      return (
-        `histogram_quantile(0.99, sum by (le) ` +
-        `(rate(${metrics['request-latencies']}_bucket{${sel}}[{{ interval }}])))`
-      );
-  }
-}
 
 function fail(msg: string): never {
   throw new InputError('analysis', msg);
@@ -197,26 +172,6 @@ function parsePrometheus(
   return { url, headers, timeoutMs };
 }
 
-function parseMetrics(v: unknown): MetricNames {
-  if (v === undefined || v === null) return DEFAULT_METRICS;
-  const keys = Object.keys(DEFAULT_METRICS);
-  if (!isMap(v)) return fail(`metrics must be a map with any of ${keys.join(', ')}`);
-  checkKeys(v, keys, 'metrics');
-  const out = { ...DEFAULT_METRICS };
-  for (const [k, value] of Object.entries(v)) {
-    const isLabel = k.endsWith('-label');
-    const re = isLabel ? LABEL_NAME : METRIC_NAME;
-    if (typeof value !== 'string' || !re.test(value)) {
-      fail(
-        `metrics.${k} is ${JSON.stringify(value)}: expected a Prometheus ${isLabel ? 'label' : 'metric'} name ` +
-          `(letters, digits, '_'${isLabel ? '' : ", ':'"}; not starting with a digit)`,
-      );
-    }
-    out[k as keyof MetricNames] = value as string;
-  }
-  return out;
-}
-
 /** Parses the `analysis` input; blank text means no queries. */
 export function parseAnalysis(text: string): AnalysisConfig {
   const none: AnalysisConfig = { headers: {}, timeoutMs: DEFAULT_TIMEOUT_MS, queries: [] };
@@ -237,7 +192,8 @@ export function parseAnalysis(text: string): AnalysisConfig {
   const prom = parsePrometheus(doc.prometheus);
   const defaultOnNoData =
     doc['on-no-data'] === undefined ? 'ignore' : parseOnNoData(doc['on-no-data'], 'on-no-data');
-  const metrics = parseMetrics(doc.metrics);
+  const metrics = parseMetrics(doc.metrics, fail);
+  const schema = metrics === 'auto' ? KNATIVE_OTEL : metrics;
 
   const list = doc.queries ?? [];
   if (!Array.isArray(list))
@@ -271,7 +227,7 @@ export function parseAnalysis(text: string): AnalysisConfig {
         fail(`${where}.builtin is ${JSON.stringify(q.builtin)}: expected one of ${BUILTINS.join(', ')}`);
       }
       builtin = q.builtin as Builtin;
-      promql = builtinQuery(builtin, metrics);
+      promql = builtinQuery(builtin, schema);
     } else {
       if (typeof q.query !== 'string' || q.query.trim() === '') {
         fail(`${where}.query must be a PromQL expression (a non-empty string)`);
@@ -307,6 +263,7 @@ export function parseAnalysis(text: string): AnalysisConfig {
     headers: prom?.headers ?? {},
     timeoutMs: prom?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     queries,
+    metrics,
     ...(traffic ? { traffic } : {}),
     ...(traffic && typeof every === 'number' ? { trafficEveryMs: every } : {}),
   };
@@ -329,15 +286,18 @@ function parseTraffic(v: unknown): 'on' | 'off' | number {
   return fail(`traffic.every is ${show(v.every)}: expected a duration of at least 1s, like 15s or 1m`);
 }
 
-/** The series of users' traffic for the built-ins' metric names: a counter by code class, buckets in ms. */
-function trafficSeries(m: MetricNames): TrafficSeries {
+/**
+ * The series of users' traffic: the schema of the built-ins; with `auto`, until the judge resolves it itself, those
+ * of Knative up to 1.18 (the series it reads carry the revision label only there: 1.19+ has it on target_info).
+ */
+function trafficSeries(m: MetricsSetting): TrafficSeries {
+  return m === 'auto' ? KNATIVE_OPENCENSUS : m;
+}
+
+/** The config with its built-in queries expanded over `schema` (the one `metrics: auto` resolved to). */
+export function withSchema(cfg: AnalysisConfig, schema: TrafficSchema): AnalysisConfig {
   return {
-    name: m === DEFAULT_METRICS ? 'knative-opencensus' : 'custom',
-    requests: m['request-count'],
-    buckets: `${m['request-latencies']}_bucket`,
-    unit: 'ms',
-    revisionLabel: m['revision-label'],
-    namespaceLabel: m['namespace-label'],
-    error: { label: m['code-class-label'], pattern: '5xx' },
+    ...cfg,
+    queries: cfg.queries.map((q) => (q.builtin ? { ...q, promql: builtinQuery(q.builtin, schema) } : q)),
   };
 }

@@ -4,8 +4,15 @@
 import type { Histogram } from './histogram.ts';
 import type { ArmLook, Look } from './judge.ts';
 import type { Window } from './probe.ts';
-import { evaluateQueries, promDuration, type QueryResult } from './prometheus.ts';
-import { type AnalysisConfig } from './analysis-config.ts';
+import {
+  evaluateQueries,
+  judgeValue,
+  promDuration,
+  queryPrometheus,
+  type QueryResult,
+} from './prometheus.ts';
+import { withSchema, type AnalysisConfig, type TemplateVars } from './analysis-config.ts';
+import { resolveSchema } from './metrics-schema.ts';
 import { callWebhooks, type Webhook, type WebhookPayload, type WebhookResult } from './webhooks.ts';
 
 /** Stable answers needed before its median, and its p99, are taken as thresholds. */
@@ -90,22 +97,47 @@ export function payloadFor(ctx: CheckContext, phase: WebhookPayload['phase']): W
   };
 }
 
-/** One round: the Prometheus queries, the rollout webhooks and the rollback webhooks, all at once. */
-export async function runChecks(
-  analysis: AnalysisConfig,
-  webhooks: Webhook[],
-  ctx: CheckContext,
-  signal?: AbortSignal,
-): Promise<CheckRound> {
-  const vars = {
+export function templateVars(ctx: CheckContext): TemplateVars {
+  return {
     namespace: ctx.namespace,
     service: ctx.service,
     revision: ctx.candidate,
     stable_revision: ctx.stable[0] ?? '',
     interval: promDuration(ctx.intervalMs),
   };
+}
+
+/** The queries of a round; while `metrics: auto` has found no schema (`unresolved`), the built-ins have no data. */
+async function queriesOf(
+  analysis: AnalysisConfig,
+  vars: TemplateVars,
+  signal?: AbortSignal,
+  unresolved?: { error?: string },
+): Promise<QueryResult[]> {
+  if (!analysis.queries.length) return [];
+  if (!unresolved) return evaluateQueries(analysis, vars, { signal });
+  const custom = { ...analysis, queries: analysis.queries.filter((q) => !q.builtin) };
+  const results = custom.queries.length ? await evaluateQueries(custom, vars, { signal }) : [];
+  return analysis.queries.map(
+    (query) =>
+      results.find((r) => r.query === query) ??
+      (unresolved.error
+        ? { query, promql: query.promql, verdict: 'error', detail: `${query.name}: ${unresolved.error}` }
+        : { ...judgeValue(query, undefined), promql: query.promql }),
+  );
+}
+
+/** One round: the Prometheus queries, the rollout webhooks and the rollback webhooks, all at once. */
+export async function runChecks(
+  analysis: AnalysisConfig,
+  webhooks: Webhook[],
+  ctx: CheckContext,
+  signal?: AbortSignal,
+  unresolved?: { error?: string },
+): Promise<CheckRound> {
+  const vars = templateVars(ctx);
   const [queries, rollout, rollback] = await Promise.all([
-    analysis.queries.length ? evaluateQueries(analysis, vars, { signal }) : Promise.resolve([]),
+    queriesOf(analysis, vars, signal, unresolved),
     callWebhooks(webhooks, 'rollout', payloadFor(ctx, 'rollout'), { signal }),
     callWebhooks(webhooks, 'rollback', payloadFor(ctx, 'rollback'), { signal }),
   ]);
@@ -135,6 +167,9 @@ export async function runChecks(
 export class Checks {
   private rounds: CheckRound[] = [];
   private inflight?: Promise<void>;
+  /** The analysis with its built-ins over the schema found, once `metrics: auto` has found one. */
+  private resolved?: AnalysisConfig;
+  private lastResolution?: string;
   private nextAt = 0;
   /** Failed rounds this run. */
   failed = 0;
@@ -171,8 +206,39 @@ export class Checks {
     return this.verdict();
   }
 
+  /**
+   * `metrics: auto`: asks Prometheus which schema has series for the stable revision (or the candidate), at the
+   * first round and at each next one until one has; says in the log what it found, once.
+   */
+  private async resolve(
+    ctx: CheckContext,
+    signal?: AbortSignal,
+  ): Promise<{ analysis: AnalysisConfig; unresolved?: { error?: string }; line?: CheckRound['lines'][0] }> {
+    const setting = this.analysis.metrics ?? 'auto';
+    if (this.resolved) return { analysis: this.resolved };
+    if (setting !== 'auto' || !this.analysis.queries.some((q) => q.builtin)) {
+      this.resolved = this.analysis;
+      return { analysis: this.analysis };
+    }
+    const r = await resolveSchema(
+      setting,
+      templateVars(ctx),
+      async (q) => (await queryPrometheus(this.analysis, q, { signal })).value,
+    );
+    const line = r.detail === this.lastResolution ? undefined : { ok: !r.error, text: r.detail };
+    this.lastResolution = r.detail;
+    if (!r.schema) return { analysis: this.analysis, unresolved: { error: r.error }, line };
+    this.resolved = withSchema(this.analysis, r.schema);
+    return { analysis: this.resolved, line };
+  }
+
   private start(ctx: CheckContext, signal?: AbortSignal): Promise<void> {
-    this.inflight = runChecks(this.analysis, this.webhooks, ctx, signal)
+    this.inflight = this.resolve(ctx, signal)
+      .then(async ({ analysis, unresolved, line }) => {
+        const round = await runChecks(analysis, this.webhooks, ctx, signal, unresolved);
+        if (line) round.lines.unshift(line);
+        return round;
+      })
       .then(
         (r) => void this.rounds.push(r),
         (e: Error) =>

@@ -9,6 +9,7 @@ import {
   parseAnalysis,
   type PrometheusQuery,
 } from '../../src/health/analysis-config.ts';
+import { KNATIVE_OPENCENSUS } from '../../src/health/metrics-schema.ts';
 
 const URL_LINE = 'prometheus: { url: http://prometheus.monitoring:9090 }';
 
@@ -93,22 +94,38 @@ queries:
     expect(strict.queries.map((q) => q.onNoData)).toEqual(['fail', 'ignore']);
   });
 
-  it('expands the built-ins over Knative queue-proxy metrics', () => {
+  it('expands the built-ins over Knative 1.19+ metrics by default (auto, until a run resolves it)', () => {
     const cfg = parseAnalysis(
       withQueries(
         '{ name: ok, builtin: request-success-rate, min: 0.99 }',
         '{ name: p99, builtin: request-duration-p99, max: 500 }',
       ),
     );
+    expect(cfg.metrics).toBe('auto');
+    const join =
+      'on(job, instance) group_left() target_info{k8s_namespace_name="{{ namespace }}",kn_revision_name="{{ revision }}"}';
     expect(cfg.queries[0]!.promql).toBe(
-      'sum(rate(revision_request_count{namespace_name="{{ namespace }}",revision_name="{{ revision }}",' +
-        'response_code_class!="5xx"}[{{ interval }}])) / ' +
-        'sum(rate(revision_request_count{namespace_name="{{ namespace }}",revision_name="{{ revision }}"}' +
-        '[{{ interval }}]))',
+      '1 - ((sum((rate(kn_serving_invocation_duration_seconds_count{http_response_status_code=~"5.."}[{{ interval }}]) * ' +
+        `${join})) or vector(0)) / ` +
+        `sum((rate(kn_serving_invocation_duration_seconds_count[{{ interval }}]) * ${join})))`,
     );
-    expect(cfg.queries[1]!.promql).toBe(
-      'histogram_quantile(0.99, sum by (le) (rate(revision_request_latencies_bucket{' +
-        'namespace_name="{{ namespace }}",revision_name="{{ revision }}"}[{{ interval }}])))',
+    expect(renderQuery(cfg.queries[1]!.promql, VARS)).toBe(
+      '1000 * histogram_quantile(0.99, sum by (le) ((rate(kn_serving_invocation_duration_seconds_bucket[30s]) * ' +
+        'on(job, instance) group_left() target_info{k8s_namespace_name="prod",kn_revision_name="hello-abc1234"})))',
+    );
+  });
+
+  it('expands the built-ins over Knative up to 1.18 with metrics: knative-opencensus', () => {
+    const cfg = parseAnalysis(
+      `metrics: knative-opencensus\n${withQueries(
+        '{ name: ok, builtin: request-success-rate, min: 0.99 }',
+        '{ name: p99, builtin: request-duration-p99, max: 500 }',
+      )}`,
+    );
+    const sel = 'namespace_name="{{ namespace }}",revision_name="{{ revision }}"';
+    expect(cfg.queries[0]!.promql).toBe(
+      `1 - ((sum(rate(revision_request_count{${sel},response_code_class=~"5xx"}[{{ interval }}])) or vector(0)) / ` +
+        `sum(rate(revision_request_count{${sel}}[{{ interval }}])))`,
     );
     expect(renderQuery(cfg.queries[1]!.promql, VARS)).toBe(
       'histogram_quantile(0.99, sum by (le) (rate(revision_request_latencies_bucket{' +
@@ -116,7 +133,7 @@ queries:
     );
   });
 
-  it('expands the built-ins with overridden metric and label names', () => {
+  it('expands the built-ins with overridden metric and label names (the map of Knative up to 1.18)', () => {
     const cfg = parseAnalysis(`
 metrics:
   request-count: kn_requests_total
@@ -129,20 +146,20 @@ ${withQueries(
   '{ name: p99, builtin: request-duration-p99, max: 500 }',
 )}`);
     expect(renderQuery(cfg.queries[0]!.promql, VARS)).toBe(
-      'sum(rate(kn_requests_total{ns="prod",rev="hello-abc1234",class!="5xx"}[30s])) / ' +
-        'sum(rate(kn_requests_total{ns="prod",rev="hello-abc1234"}[30s]))',
+      '1 - ((sum(rate(kn_requests_total{ns="prod",rev="hello-abc1234",class=~"5xx"}[30s])) or vector(0)) / ' +
+        'sum(rate(kn_requests_total{ns="prod",rev="hello-abc1234"}[30s])))',
     );
     expect(renderQuery(cfg.queries[1]!.promql, VARS)).toBe(
       'histogram_quantile(0.99, sum by (le) (rate(kn:latency_ms_bucket{ns="prod",rev="hello-abc1234"}[30s])))',
     );
-    // Only some names overridden: the others keep Knative's.
+    // Only some names overridden: the others keep those of Knative up to 1.18, as before there were schemas.
     const partial = parseAnalysis(
       `metrics: { revision-label: rev }\n${withQueries('{ name: ok, builtin: request-success-rate, min: 0 }')}`,
     );
     expect(partial.queries[0]!.promql).toContain(
       'revision_request_count{namespace_name="{{ namespace }}",rev=',
     );
-    expect(builtinQuery('request-success-rate')).toBe(
+    expect(builtinQuery('request-success-rate', KNATIVE_OPENCENSUS)).toBe(
       partial.queries[0]!.promql.replace(/\brev=/g, 'revision_name='),
     );
   });
@@ -219,8 +236,9 @@ ${withQueries(
         `Input 'analysis': prometheus has unknown key "token": expected url, headers, timeout`,
       );
       expect(error('metrics: { request_count: x }')).toBe(
-        'Input \'analysis\': metrics has unknown key "request_count": expected request-count, request-latencies, ' +
-          'revision-label, namespace-label, code-class-label',
+        'Input \'analysis\': metrics has unknown key "request_count": expected base, name, request-count, ' +
+          'request-latencies, latency-unit, revision-label, namespace-label, error-label, error-pattern, ' +
+          'code-class-label, info-series, info-on',
       );
       expect(error(withQueries('{ name: a, builtin: request-success-rate, min: 0.9, threshold: 1 }'))).toBe(
         `Input 'analysis': queries[0] "a" has unknown key "threshold": expected name, builtin, query, min, max, on-no-data`,

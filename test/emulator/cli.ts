@@ -1,6 +1,7 @@
 // npm run --silent emulator -- --kubeconfig PATH [--domain example.com] [--domain-template T] [--tag-template T]
 //     [--api-port N] [--gateway-port N] [--local-gateway-port N] [--metrics-port N] [--run IMAGE=COMMAND]...
 //     [--progress-deadline 10s] [--restart-backoff 10s] [--idle-after 90s] [--seed N] [--tag-header-routing]
+//     [--metrics otel|opencensus]
 // Prints one JSON line {"api", "gateway", "localGateway", "metrics", "kubeconfig"} when ready and runs until
 // SIGINT/SIGTERM.
 
@@ -9,11 +10,13 @@ import { parseArgs } from 'node:util';
 import { checkTemplates } from './domains.ts';
 import { startEmulator } from './emulator.ts';
 import { parseDuration } from './util.ts';
+import { GENERATIONS, type MetricsGeneration } from './metrics.ts';
 
 const USAGE =
   'usage: npm run --silent emulator -- --kubeconfig PATH [--domain example.com] [--domain-template T] ' +
   '[--tag-template T] [--api-port N] [--gateway-port N] [--local-gateway-port N] [--metrics-port N] ' +
-  '[--run IMAGE=COMMAND]... [--progress-deadline 10s] [--restart-backoff 10s] [--idle-after 90s] [--seed N] [--tag-header-routing]';
+  '[--run IMAGE=COMMAND]... [--progress-deadline 10s] [--restart-backoff 10s] [--idle-after 90s] [--seed N] [--tag-header-routing] ' +
+  '[--metrics otel|opencensus]';
 
 function fail(message: string): never {
   process.stderr.write(`emulator: ${message}\n${USAGE}\n`);
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
         'idle-after': { type: 'string' },
         seed: { type: 'string' },
         'tag-header-routing': { type: 'boolean' },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -86,7 +90,12 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(`--domain-template/--tag-template: ${(e as Error).message}`);
   }
+  const metrics = args.metrics ?? 'otel';
+  if (!(GENERATIONS as string[]).includes(metrics)) {
+    fail(`--metrics: expected ${GENERATIONS.join(' or ')}, got ${JSON.stringify(metrics)}`);
+  }
   const emulator = await startEmulator({
+    metrics: metrics as MetricsGeneration,
     domain: args.domain,
     ...templates,
     apiPort: port('api-port', args['api-port']),

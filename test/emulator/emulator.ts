@@ -11,7 +11,7 @@ import { Backends } from './backends.ts';
 import { checkTemplates } from './domains.ts';
 import { Faults } from './faults.ts';
 import { Gateway } from './gateway.ts';
-import { Metrics } from './metrics.ts';
+import { Metrics, type MetricsGeneration } from './metrics.ts';
 import { Reconciler } from './reconciler.ts';
 import { Store } from './store.ts';
 import { seededRandom } from './util.ts';
@@ -29,6 +29,11 @@ export interface EmulatorOptions {
   /** The cluster-local gateway (knative-local-gateway, kourier-internal): every `*.svc.cluster.local` host. */
   localGatewayPort?: number;
   metricsPort?: number;
+  /**
+   * Which queue-proxy metrics the metrics endpoint serves: `otel` (Knative 1.19+, the default: what current
+   * Knative emits) or `opencensus` (Knative up to 1.18). See metrics.ts.
+   */
+  metrics?: MetricsGeneration;
   /** IMAGE -> shell COMMAND: revisions of IMAGE run COMMAND as a real process with PORT set. */
   run?: Record<string, string> | Map<string, string>;
   /** How long a revision may take to become ready (default 600 s, Knative's default). */
@@ -102,7 +107,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     reconcileDelayMs: options.reconcileDelayMs ?? 5,
     ingressDelayMs: options.ingressDelayMs ?? 20,
   });
-  const metrics = new Metrics();
+  const metrics = new Metrics(options.metrics ?? 'otel');
   const run = options.run instanceof Map ? options.run : new Map(Object.entries(options.run ?? {}));
 
   // The reconciler and the backends need each other; the callback reaches the reconciler declared below.
@@ -170,6 +175,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       store.compact();
       return reply(200, { resourceVersion: String(store.resourceVersion) });
     }
+    if (url.pathname === '/emulator/restart-pod' && req.method === 'POST') {
+      const namespace = url.searchParams.get('namespace') || 'default';
+      const revision = url.searchParams.get('revision');
+      if (!revision) return reply(400, { error: 'restart-pod needs ?revision=NAME (and &namespace=NS)' });
+      const old = metrics.restartPod(namespace, revision);
+      return reply(200, { namespace, revision, old: old ?? null });
+    }
     if (url.pathname === '/emulator/close-watches' && req.method === 'POST') {
       api.closeWatches();
       return reply(200, {});
@@ -186,8 +198,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     control,
   });
   const metricsServer = createServer((req, res) => {
-    if (req.url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+    // /metrics: every pod; /metrics/NAMESPACE/POD: one pod's, as its queue-proxy serves them.
+    const pod = /^\/metrics\/([^/]+)\/([^/]+)$/.exec(req.url ?? '');
+    const one = pod && metrics.podNamed(decodeURIComponent(pod[1]!), decodeURIComponent(pod[2]!));
+    if (req.url === '/metrics' || one) {
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+        .end(metrics.render(one || undefined));
     } else res.writeHead(404).end();
   });
 

@@ -112,7 +112,7 @@ describe('gateway: split, tags and metrics (tag-header routing off, the default)
   beforeAll(async () => {
     // The split draws from the injected random source; a fixed seed keeps the test deterministic while the
     // assertion stays statistical.
-    h = await startHarness({ seed: 20261128 });
+    h = await startHarness({ seed: 20261128, metrics: 'opencensus' });
     const svc = await withRevisions(
       h,
       NAME,
@@ -292,7 +292,7 @@ describe('gateway: tag-header routing on', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ tagHeaderRouting: true });
+    h = await startHarness({ tagHeaderRouting: true, metrics: 'opencensus' });
     await withRevisions(
       h,
       NAME,

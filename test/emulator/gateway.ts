@@ -110,6 +110,8 @@ export class Gateway {
           revision: target.revision,
           routeTag,
           code,
+          method: req.method,
+          host: req.headers.host,
         },
         performance.now() - started,
       );

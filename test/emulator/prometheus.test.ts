@@ -1,4 +1,4 @@
-// A real Prometheus server scrapes the emulator's metrics endpoint: the PromQL a canary analysis runs (success
+// A real Prometheus server scrapes the emulator's metrics endpoint (queue-proxy's metrics up to Knative 1.18): the PromQL a canary analysis runs (success
 // rate, latency quantile) must give what the gateway actually served.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,7 +58,7 @@ describe.skipIf(SKIP)(`Prometheus scraping the emulator${SKIP ? ` (skipped: ${IN
 
   beforeAll(async () => {
     if (!PROMETHEUS) return; // CI is set: the tests fail, see requirePrometheus
-    h = await startHarness({ seed: 42 });
+    h = await startHarness({ seed: 42, metrics: 'opencensus' });
     prom = await startPrometheus(h.emulator.metricsUrl, { job: 'knative-emulator' });
     promUrl = prom.url;
   });

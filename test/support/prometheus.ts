@@ -1,5 +1,6 @@
 // A real Prometheus server for tests: Debian's `prometheus` binary, started on a free port with a temporary
-// config that scrapes one metrics URL every second, and temporary storage.
+// config that scrapes one metrics URL every second (honor_labels: the emulator's per-pod `instance`), and
+// temporary storage.
 
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -83,6 +84,9 @@ export async function startPrometheus(
           metrics_path: metrics.pathname,
           scrape_interval: '1s',
           scrape_timeout: '1s',
+          // The emulator serves every pod on one endpoint, each pod's series with the `instance` Prometheus would
+          // give them scraping that pod: they are kept (target_info joins on job and instance).
+          honor_labels: true,
           static_configs: [{ targets: [metrics.host] }],
         },
       ],

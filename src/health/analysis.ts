@@ -216,9 +216,13 @@ export class Checks {
   ): Promise<{ analysis: AnalysisConfig; unresolved?: { error?: string }; line?: CheckRound['lines'][0] }> {
     const setting = this.analysis.metrics ?? 'auto';
     if (this.resolved) return { analysis: this.resolved };
-    if (setting !== 'auto' || !this.analysis.queries.some((q) => q.builtin)) {
+    if (!this.analysis.queries.some((q) => q.builtin)) {
       this.resolved = this.analysis;
       return { analysis: this.analysis };
+    }
+    if (setting !== 'auto') {
+      this.resolved = this.analysis;
+      return { analysis: this.analysis, line: { ok: true, text: `metrics: ${setting.name}` } };
     }
     const r = await resolveSchema(
       setting,

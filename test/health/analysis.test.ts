@@ -8,6 +8,7 @@ import { Checks, lookFrom, MIN_FOR_P50, MIN_FOR_P99, type CheckContext } from '.
 import { Histogram } from '../../src/health/histogram.ts';
 import { emptyWindow, type Window } from '../../src/health/probe.ts';
 import { parseWebhooks } from '../../src/health/webhooks.ts';
+import { parseAnalysis } from '../../src/health/analysis-config.ts';
 
 const window = (ms: number[], errors = 0, warm = ms): Window => {
   const w = emptyWindow();
@@ -102,5 +103,65 @@ describe('Checks', () => {
     const checks = new Checks(analysis, hooks, 1000, 1, () => undefined);
     expect(checks.enabled).toBe(false);
     expect(await checks.final(ctx)).toBeUndefined();
+  });
+});
+
+describe('Checks with metrics: auto', () => {
+  // A fake Prometheus: the series of Knative up to 1.18 exist once `present` is set; every other query is 0.995.
+  let present = false;
+  const asked: string[] = [];
+  const prom = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const q = new URLSearchParams(body).get('query') ?? '';
+      asked.push(q);
+      const none = q.startsWith('count(') && (!present || !q.includes('revision_request_count'));
+      const result = none ? [] : [{ metric: {}, value: [0, q.startsWith('count(') ? '2' : '0.995'] }];
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
+    });
+  });
+  let url = '';
+  beforeAll(async () => {
+    await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(prom.address() as AddressInfo).port}`;
+  });
+  afterAll(() => prom.close());
+
+  it('has no data for the built-ins until a schema has series, then uses it for the rest of the run', async () => {
+    const cfg = parseAnalysis(
+      `prometheus: { url: "${url}" }\nqueries: [{ name: ok, builtin: request-success-rate, min: 0.99 }]`,
+    );
+    const log: string[] = [];
+    const checks = new Checks(cfg, [], 1000, 1, (ok, text) => log.push(`${ok ? '✔' : '✘'} ${text}`));
+    const ctx: CheckContext = {
+      namespace: 'default',
+      service: 'hello',
+      candidate: 'hello-v2',
+      stable: ['hello-v1'],
+      step: 1,
+      steps: 1,
+      percent: 10,
+      intervalMs: 60_000,
+    };
+    expect(await checks.final(ctx)).toBeUndefined();
+    expect(await checks.final(ctx)).toBeUndefined();
+    // Asked twice (two schemas) per round, no built-in sent; said once.
+    expect(asked).toHaveLength(4);
+    expect(log.filter((l) => l.includes('auto found no series'))).toHaveLength(1);
+    expect(log).toContain('✔ query ok: no data (ignored)');
+    present = true;
+    asked.length = 0;
+    expect(await checks.final(ctx)).toBeUndefined();
+    expect(log).toContain(
+      '✔ metrics: auto found knative-opencensus (up to 1.18) series (revision_request_count) for hello-v1 or hello-v2',
+    );
+    expect(asked[2]).toContain('revision_request_count{namespace_name="default",revision_name="hello-v2"');
+    expect(log.at(-1)).toBe('✔ query ok = 0.995 ≥ min 0.99');
+    // Resolved: not asked again.
+    asked.length = 0;
+    await checks.final(ctx);
+    expect(asked).toHaveLength(1);
   });
 });

@@ -10,7 +10,6 @@ import {
   BUILTINS,
   builtinQuery,
   KNATIVE_OPENCENSUS,
-  KNATIVE_OTEL,
   type Builtin,
   type MetricsSetting,
   type TrafficSchema,
@@ -26,8 +25,8 @@ export type OnNoData = 'fail' | 'ignore';
 export interface PrometheusQuery {
   name: string;
   /**
-   * The PromQL template. A builtin is expanded with the configured schema; with `metrics: auto`, with the first
-   * known one until the run resolves it (see `withSchema`).
+   * The PromQL template. A builtin is expanded with the configured schema; with `metrics: auto`, with that of
+   * Knative up to 1.18 (as before there were schemas) until the run resolves it (see `withSchema`).
    */
   promql: string;
   min?: number;
@@ -193,7 +192,7 @@ export function parseAnalysis(text: string): AnalysisConfig {
   const defaultOnNoData =
     doc['on-no-data'] === undefined ? 'ignore' : parseOnNoData(doc['on-no-data'], 'on-no-data');
   const metrics = parseMetrics(doc.metrics, fail);
-  const schema = metrics === 'auto' ? KNATIVE_OTEL : metrics;
+  const schema = metrics === 'auto' ? KNATIVE_OPENCENSUS : metrics;
 
   const list = doc.queries ?? [];
   if (!Array.isArray(list))

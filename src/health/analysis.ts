@@ -12,7 +12,7 @@ import {
   type QueryResult,
 } from './prometheus.ts';
 import { withSchema, type AnalysisConfig, type TemplateVars } from './analysis-config.ts';
-import { resolveSchema } from './metrics-schema.ts';
+import { describeSchema, resolveSchema } from './metrics-schema.ts';
 import { callWebhooks, type Webhook, type WebhookPayload, type WebhookResult } from './webhooks.ts';
 
 /** Stable answers needed before its median, and its p99, are taken as thresholds. */
@@ -222,7 +222,7 @@ export class Checks {
     }
     if (setting !== 'auto') {
       this.resolved = this.analysis;
-      return { analysis: this.analysis, line: { ok: true, text: `metrics: ${setting.name}` } };
+      return { analysis: this.analysis, line: { ok: true, text: `metrics: ${describeSchema(setting)}` } };
     }
     const r = await resolveSchema(
       setting,

@@ -73,7 +73,7 @@ export function parseMetrics(v: unknown, fail: (msg: string) => never): MetricsS
     if (typeof v.name !== 'string' || v.name.trim() === '') fail('metrics.name must be a non-empty string');
     out.name = (v.name as string).trim();
   } else {
-    out.name = `custom (based on ${base.name})`;
+    out.name = 'custom';
   }
   out.requests = name('request-count', METRIC_NAME, 'metric') ?? out.requests;
   const latencies = name('request-latencies', METRIC_NAME, 'metric');

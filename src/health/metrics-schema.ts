@@ -28,7 +28,7 @@ export interface TrafficSchema {
  * namespace are resource attributes, so they are labels of `target_info` only, joined on `job` and `instance`.
  */
 export const KNATIVE_OTEL: TrafficSchema = {
-  name: 'knative (1.19+, OpenTelemetry)',
+  name: 'knative',
   requests: 'kn_serving_invocation_duration_seconds_count',
   buckets: 'kn_serving_invocation_duration_seconds_bucket',
   unit: 's',
@@ -40,7 +40,7 @@ export const KNATIVE_OTEL: TrafficSchema = {
 
 /** Knative up to 1.18: queue-proxy's OpenCensus metrics, every label on every series, latencies in ms. */
 export const KNATIVE_OPENCENSUS: TrafficSchema = {
-  name: 'knative-opencensus (up to 1.18)',
+  name: 'knative-opencensus',
   requests: 'revision_request_count',
   buckets: 'revision_request_latencies_bucket',
   unit: 'ms',
@@ -54,6 +54,18 @@ export const KNOWN_SCHEMAS: Record<string, TrafficSchema> = {
   knative: KNATIVE_OTEL,
   'knative-opencensus': KNATIVE_OPENCENSUS,
 };
+
+/** What the known schemas are, for the log. */
+const ABOUT: Record<string, string> = {
+  knative: 'Knative 1.19+, OpenTelemetry',
+  'knative-opencensus': 'Knative up to 1.18',
+};
+
+/** A schema's name for the log: `knative (Knative 1.19+, OpenTelemetry)`. */
+export function describeSchema(schema: TrafficSchema): string {
+  const about = KNOWN_SCHEMAS[schema.name] === schema ? ABOUT[schema.name] : undefined;
+  return about ? `${schema.name} (${about})` : schema.name;
+}
 
 /** The `metrics` setting: a schema, or `auto` (the known schemas, tried in order at the start of a run). */
 export type MetricsSetting = 'auto' | TrafficSchema;
@@ -138,7 +150,7 @@ export async function resolveSchema(
   vars: { namespace: string; revision: string; stable_revision: string },
   query: (promql: string) => Promise<number | undefined>,
 ): Promise<Resolution> {
-  if (setting !== 'auto') return { schema: setting, detail: `metrics: ${setting.name}` };
+  if (setting !== 'auto') return { schema: setting, detail: `metrics: ${describeSchema(setting)}` };
   const revisions = [...new Set([vars.stable_revision, vars.revision].filter(Boolean))];
   const who = revisions.join(' or ');
   const tried: string[] = [];
@@ -148,13 +160,16 @@ export async function resolveSchema(
     try {
       n = await query(promql);
     } catch (e) {
-      const error = `metrics: auto could not ask Prometheus about ${schema.name}: ${(e as Error).message}`;
+      const error = `metrics: auto could not ask Prometheus about ${describeSchema(schema)}: ${(e as Error).message}`;
       return { detail: error, error };
     }
     if (n !== undefined && n > 0) {
-      return { schema, detail: `metrics: auto found ${schema.name} series (${schema.requests}) for ${who}` };
+      return {
+        schema,
+        detail: `metrics: auto found ${describeSchema(schema)} series (${schema.requests}) for ${who}`,
+      };
     }
-    tried.push(`${schema.name} (${schema.requests})`);
+    tried.push(`${describeSchema(schema)}: ${schema.requests}`);
   }
   return {
     detail:

@@ -51,7 +51,7 @@ describe.skipIf(SKIP)(`analysis with Prometheus${SKIP ? ` (skipped: ${INSTALL_HI
     // The success rate was checked too, and passed.
     expect(r.stdout).toMatch(/✔ query success-rate = 1(\.0+)? ≥ min 0\.99/);
     expect(r.stdout).toContain(
-      '✔ metrics: auto found knative-opencensus (up to 1.18) series (revision_request_count) for hello-00001',
+      '✔ metrics: auto found knative-opencensus (Knative up to 1.18) series (revision_request_count) for hello-00001',
     );
   });
 
@@ -77,7 +77,7 @@ describe.skipIf(SKIP)(`analysis with Prometheus${SKIP ? ` (skipped: ${INSTALL_HI
     expect(r.outputs.status).toBe('rolled-back');
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });
     expect(r.stdout).toContain(
-      '✔ metrics: auto found knative (1.19+, OpenTelemetry) series ' +
+      '✔ metrics: auto found knative (Knative 1.19+, OpenTelemetry) series ' +
         '(kn_serving_invocation_duration_seconds_count) for hello-00001',
     );
     // The buckets of 1.19+ around 150 ms are 0.1 and 0.25 s: histogram_quantile interpolates inside (100, 250] ms.
@@ -107,7 +107,7 @@ describe.skipIf(SKIP)(`analysis with Prometheus${SKIP ? ` (skipped: ${INSTALL_HI
     });
     expect(r.code, r.stdout).toBe(0);
     expect(r.outputs.status).toBe('promoted');
-    expect(r.stdout).toContain('✔ metrics: knative (1.19+, OpenTelemetry)');
+    expect(r.stdout).toContain('✔ metrics: knative (Knative 1.19+, OpenTelemetry)');
     expect(r.stdout).toMatch(/✔ query success-rate = 1(\.0+)? ≥ min 0\.99/);
     expect(r.stdout).toMatch(/✔ query p99 = [\d.]+ ms ≤ max 1000/);
   });

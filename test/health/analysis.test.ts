@@ -155,7 +155,7 @@ describe('Checks with metrics: auto', () => {
     asked.length = 0;
     expect(await checks.final(ctx)).toBeUndefined();
     expect(log).toContain(
-      '✔ metrics: auto found knative-opencensus (up to 1.18) series (revision_request_count) for hello-v1 or hello-v2',
+      '✔ metrics: auto found knative-opencensus (Knative up to 1.18) series (revision_request_count) for hello-v1 or hello-v2',
     );
     expect(asked[2]).toContain('revision_request_count{namespace_name="default",revision_name="hello-v2"');
     expect(log.at(-1)).toBe('✔ query ok = 0.995 ≥ min 0.99');

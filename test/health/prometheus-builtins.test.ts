@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAnalysis, type AnalysisConfig } from '../../src/health/analysis-config.ts';
 import {
+  describeSchema,
   KNATIVE_OPENCENSUS,
   KNATIVE_OTEL,
   resolveSchema,
@@ -144,7 +145,7 @@ describe.skipIf(SKIP)(
         const found = await resolveSchema('auto', vars(), ask);
         expect(found.schema).toBe(schema);
         expect(found.detail).toBe(
-          `metrics: auto found ${schema.name} series (${schema.requests}) for ${REV}`,
+          `metrics: auto found ${describeSchema(schema)} series (${schema.requests}) for ${REV}`,
         );
         // The stable revision has none (scaled to zero long ago): the candidate decides.
         const viaCandidate = await resolveSchema('auto', { ...vars(), stable_revision: 'gone-00001' }, ask);

@@ -98,9 +98,7 @@ describe('metrics: the schema of the built-ins', () => {
     expect(metrics('{ base: knative-opencensus, info-series: pod_info, info-on: pod }')).toMatchObject({
       info: { series: 'pod_info', on: ['pod'] },
     });
-    expect((metrics('{ base: knative }') as typeof KNATIVE_OTEL).name).toBe(
-      'custom (based on knative (1.19+, OpenTelemetry))',
-    );
+    expect((metrics('{ base: knative }') as typeof KNATIVE_OTEL).name).toBe('custom');
   });
 
   it('the keys of the map before schemas amend the names of Knative up to 1.18', () => {
@@ -175,13 +173,13 @@ describe('auto', () => {
     const none = await resolveSchema('auto', { ...VARS, stable_revision: '' }, async () => undefined);
     expect(none.schema).toBeUndefined();
     expect(none.detail).toBe(
-      'metrics: auto found no series for hello-2 in any known schema: knative (1.19+, OpenTelemetry) ' +
-        '(kn_serving_invocation_duration_seconds_count), knative-opencensus (up to 1.18) (revision_request_count); ' +
+      'metrics: auto found no series for hello-2 in any known schema: knative (Knative 1.19+, OpenTelemetry): ' +
+        'kn_serving_invocation_duration_seconds_count, knative-opencensus (Knative up to 1.18): revision_request_count; ' +
         'the built-in queries have no data until one has',
     );
     const failed = await resolveSchema('auto', VARS, () => Promise.reject(new Error('connection refused')));
     expect(failed.error).toMatch(
-      /could not ask Prometheus about knative \(1\.19\+, OpenTelemetry\): connection refused/,
+      /could not ask Prometheus about knative \(Knative 1\.19\+, OpenTelemetry\): connection refused/,
     );
     const fixed = await resolveSchema(KNATIVE_OTEL, VARS, () => Promise.reject(new Error('not asked')));
     expect(fixed.schema).toBe(KNATIVE_OTEL);

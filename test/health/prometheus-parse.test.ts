@@ -9,7 +9,7 @@ import {
   parseAnalysis,
   type PrometheusQuery,
 } from '../../src/health/analysis-config.ts';
-import { KNATIVE_OPENCENSUS } from '../../src/health/metrics-schema.ts';
+import { KNATIVE_OPENCENSUS, KNATIVE_OTEL } from '../../src/health/metrics-schema.ts';
 
 const URL_LINE = 'prometheus: { url: http://prometheus.monitoring:9090 }';
 
@@ -94,14 +94,18 @@ queries:
     expect(strict.queries.map((q) => q.onNoData)).toEqual(['fail', 'ignore']);
   });
 
-  it('expands the built-ins over Knative 1.19+ metrics by default (auto, until a run resolves it)', () => {
-    const cfg = parseAnalysis(
-      withQueries(
-        '{ name: ok, builtin: request-success-rate, min: 0.99 }',
-        '{ name: p99, builtin: request-duration-p99, max: 500 }',
-      ),
+  it('expands the built-ins over Knative 1.19+ metrics with metrics: knative', () => {
+    expect(parseAnalysis(withQueries('{ name: ok, builtin: request-success-rate, min: 0.99 }')).metrics).toBe(
+      'auto',
     );
-    expect(cfg.metrics).toBe('auto');
+    const cfg = parseAnalysis(
+      'metrics: knative\n' +
+        withQueries(
+          '{ name: ok, builtin: request-success-rate, min: 0.99 }',
+          '{ name: p99, builtin: request-duration-p99, max: 500 }',
+        ),
+    );
+    expect(cfg.metrics).toBe(KNATIVE_OTEL);
     const join =
       'on(job, instance) group_left() target_info{k8s_namespace_name="{{ namespace }}",kn_revision_name="{{ revision }}"}';
     expect(cfg.queries[0]!.promql).toBe(
@@ -115,13 +119,20 @@ queries:
     );
   });
 
-  it('expands the built-ins over Knative up to 1.18 with metrics: knative-opencensus', () => {
+  it('expands the built-ins over Knative up to 1.18 with metrics: knative-opencensus (and auto, until a run resolves it)', () => {
     const cfg = parseAnalysis(
       `metrics: knative-opencensus\n${withQueries(
         '{ name: ok, builtin: request-success-rate, min: 0.99 }',
         '{ name: p99, builtin: request-duration-p99, max: 500 }',
       )}`,
     );
+    const auto = parseAnalysis(
+      withQueries(
+        '{ name: ok, builtin: request-success-rate, min: 0.99 }',
+        '{ name: p99, builtin: request-duration-p99, max: 500 }',
+      ),
+    );
+    expect(auto.queries.map((q) => q.promql)).toEqual(cfg.queries.map((q) => q.promql));
     const sel = 'namespace_name="{{ namespace }}",revision_name="{{ revision }}"';
     expect(cfg.queries[0]!.promql).toBe(
       `1 - ((sum(rate(revision_request_count{${sel},response_code_class=~"5xx"}[{{ interval }}])) or vector(0)) / ` +
@@ -190,6 +201,7 @@ ${withQueries(
   });
 
   it("judges users' traffic on queue-proxy's series with a server, unless traffic: off", () => {
+    // metrics: auto reads Knative 1.18's series for users' traffic until the judge resolves the schema itself.
     expect(parseAnalysis(URL_LINE).traffic).toEqual({
       name: 'knative-opencensus',
       requests: 'revision_request_count',
@@ -205,7 +217,12 @@ ${withQueries(
     expect(
       parseAnalysis(`${URL_LINE}\nmetrics: { request-count: istio_requests_total, revision-label: x }`)
         .traffic,
-    ).toMatchObject({ name: 'custom', requests: 'istio_requests_total', revisionLabel: 'x' });
+    ).toMatchObject({
+      name: 'custom',
+      requests: 'istio_requests_total',
+      revisionLabel: 'x',
+    });
+    expect(parseAnalysis(`${URL_LINE}\nmetrics: knative`).traffic).toBe(KNATIVE_OTEL);
     expect(parseAnalysis(`${URL_LINE}\ntraffic: { every: 15s }`).trafficEveryMs).toBe(15_000);
     expect(parseAnalysis(`${URL_LINE}\ntraffic: {}`).trafficEveryMs).toBeUndefined();
     expect(error(`${URL_LINE}\ntraffic: sometimes`)).toBe(

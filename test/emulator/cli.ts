@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(`--domain-template/--tag-template: ${(e as Error).message}`);
   }
-  const metrics = args.metrics ?? 'otel';
+  const metrics = args.metrics ?? 'opencensus';
   if (!(GENERATIONS as string[]).includes(metrics)) {
     fail(`--metrics: expected ${GENERATIONS.join(' or ')}, got ${JSON.stringify(metrics)}`);
   }

@@ -221,8 +221,8 @@ describe('the emulator: --metrics, /metrics/NS/POD and POST /emulator/restart-po
     h = undefined;
   });
 
-  it('serves otel by default; restart-pod gives the revision a new pod with fresh counters', async () => {
-    h = await startHarness({ seed: 7 });
+  it('otel: restart-pod gives the revision a new pod with fresh counters', async () => {
+    h = await startHarness({ seed: 7, metrics: 'otel' });
     await h.create(service('restarts'));
     await h.settled('restarts');
     const host = 'restarts.default.example.com';
@@ -257,8 +257,8 @@ describe('the emulator: --metrics, /metrics/NS/POD and POST /emulator/restart-po
     expect(total(s, 'kn_serving_invocation_duration_seconds_count')).toBe(2);
   });
 
-  it("serves Knative 1.18's names with metrics: 'opencensus'", async () => {
-    h = await startHarness({ metrics: 'opencensus' });
+  it("serves Knative 1.18's names by default (metrics: 'opencensus')", async () => {
+    h = await startHarness();
     await h.create(service('old'));
     await h.settled('old');
     await sendRequests(h.emulator.gatewayUrl, 'old.default.example.com', 3, 1);

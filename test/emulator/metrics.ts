@@ -1,5 +1,5 @@
 // Knative queue-proxy metrics for what the gateway served, per pod, in either generation:
-// - `otel` (Knative 1.19+, the default): what knative.dev/pkg/observability/metrics/prometheus_enabled.go's
+// - `otel` (Knative 1.19+): what knative.dev/pkg/observability/metrics/prometheus_enabled.go's
 //   OpenTelemetry Prometheus exporter (go.opentelemetry.io/otel/exporters/prometheus v0.66.0, translation
 //   strategy UnderscoreEscapingWithSuffixes) serves on a queue-proxy's :9091/metrics with
 //   `request-metrics-protocol: prometheus`: kn_serving_invocation_duration_seconds (serving's
@@ -8,7 +8,7 @@
 //   pkg/queue/sharedmain/otel.go. The revision, service and namespace are resource attributes: on target_info
 //   only. One endpoint serves every pod, so each pod's series carry `instance="<pod ip>:9091"`, the label
 //   Prometheus gives them when it scrapes that pod: scrape the emulator with `honor_labels: true`.
-// - `opencensus` (Knative up to 1.18): revision_request_count, revision_request_latencies (ms) and their
+// - `opencensus` (Knative up to 1.18, the emulator's default for now): revision_request_count, revision_request_latencies (ms) and their
 //   revision_app_* twins, every label on every series, pod_name among them (serving knative-v1.18.2 pkg/queue/request_metric.go).
 
 export type MetricsGeneration = 'otel' | 'opencensus';
@@ -102,7 +102,7 @@ export class Metrics {
   private readonly started = new Map<string, number>();
   private nextIp = 1;
 
-  constructor(readonly generation: MetricsGeneration = 'otel') {}
+  constructor(readonly generation: MetricsGeneration = 'opencensus') {}
 
   /** The revision's running pod, started on its first request. */
   pod(namespace: string, revision: string): Pod | undefined {

@@ -6,17 +6,10 @@
 
 import { Increases, type Sample } from './increase.ts';
 import type { ArmLook, Look } from './judge.ts';
+import type { TrafficSchema } from './metrics-schema.ts';
 
-/** Where a revision's requests are counted: series and label names, and the latency histogram's unit. */
-export interface TrafficSeries {
-  name: string;
-  requests: string;
-  buckets: string;
-  unit: 'ms' | 's';
-  revisionLabel: string;
-  namespaceLabel: string;
-  error: { label: string; pattern: string };
-}
+/** Where a revision's requests are counted: a schema of metrics-schema.ts. */
+export type TrafficSeries = TrafficSchema;
 
 /** One revision's requests since the last read: errors among them, and latency buckets (cumulative, `le` in ms). */
 export interface RevisionCounts {
@@ -130,13 +123,19 @@ export class UsersTraffic {
     return seen.length ? seen.map((r) => describeCounts(r, this.run.get(r)!)).join('; ') : 'none seen yet';
   }
 
-  /** The selector of the revisions' series, for an instant query. */
+  /**
+   * The instant query of a metric for the rollout's revisions. Where the revision and namespace are labels of an
+   * info series only (Knative 1.19+: `target_info`), it is joined in and its revision label copied onto each series.
+   */
   selector(namespace: string, metric: string): string {
     const revs = [this.candidate, ...this.stable]
       .map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
       .join('|');
     const q = (v: string) => JSON.stringify(v);
-    return `${metric}{${this.series.namespaceLabel}=${q(namespace)},${this.series.revisionLabel}=~${q(revs)}}`;
+    const sel = `${this.series.namespaceLabel}=${q(namespace)},${this.series.revisionLabel}=~${q(revs)}`;
+    const info = this.series.info;
+    if (!info) return `${metric}{${sel}}`;
+    return `${metric} * on(${info.on.join(', ')}) group_left(${this.series.revisionLabel}) ${info.series}{${sel}}`;
   }
 
   /** One read of the counters (as instant queries return them): the Look since the previous read. */

@@ -87,23 +87,18 @@ export function checkContext(ctx: RunContext, state: RolloutState): CheckContext
 function usersOf(ctx: RunContext, state: RolloutState, startedAt: number): RunContext['users'] {
   const { inputs } = ctx;
   if (ctx.users || !inputs.analysis.url) return ctx.users;
-  const series = inputs.analysis.traffic;
-  if (!series) return undefined;
-  const reader = new UsersReader(
-    inputs.analysis,
-    series,
-    inputs.namespace,
-    state.candidate,
-    state.baseline.map((b) => b.revisionName),
-    inputs.analysis.trafficEveryMs ?? inputs.checkEveryMs,
-    inputs.maxLatencyP99Ms,
-    (text) => core.warning(text),
+  if (!inputs.analysis.traffic) return undefined;
+  const everyMs = inputs.analysis.trafficEveryMs ?? inputs.checkEveryMs;
+  const reader = new UsersReader(inputs.analysis, inputs.analysis.metrics ?? 'auto', {
+    namespace: inputs.namespace,
+    candidate: state.candidate,
+    stable: state.baseline.map((b) => b.revisionName),
+    everyMs,
+    maxLatencyP99Ms: inputs.maxLatencyP99Ms,
+    info: (text) => core.info(`${text}, read every ${formatDuration(everyMs)}`),
+    warn: (text) => core.warning(text),
     startedAt,
-  );
-  core.info(
-    `Judging users' traffic too: ${series.requests} and ${series.buckets} (${series.name}) from Prometheus, ` +
-      `read every ${formatDuration(inputs.analysis.trafficEveryMs ?? inputs.checkEveryMs)}`,
-  );
+  });
   const judge = new Judge({
     alpha: inputs.alpha / 2,
     maxErrorRate: inputs.maxErrorRate,
@@ -144,7 +139,7 @@ export async function hold(
       // Users' traffic only ever fails a step: an early pass is the probes' to give.
       const u = users.judge.decide({ final: false, canPass: false });
       if (u.decision === 'fail')
-        return `users' traffic: ${u.detail}; users' requests: ${users.reader.traffic.describe()}`;
+        return `users' traffic: ${u.detail}; users' requests: ${users.reader.traffic?.describe() ?? 'none'}`;
     }
     return undefined;
   };

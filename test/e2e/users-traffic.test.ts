@@ -89,13 +89,55 @@ describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INST
       expect(Date.now() - began).toBeLessThan(60_000);
       expect(f.maxPercent.get('hello-v2')).toBe(20);
       expect(await f.percents()).toEqual({ 'hello-00001': 100 });
-      expect(r.stdout).toContain(
-        "Judging users' traffic too: revision_request_count and revision_request_latencies_bucket (knative-opencensus)",
+      expect(r.stdout).toMatch(
+        /Judging users' traffic too: revision_request_count and revision_request_latencies_bucket \(knative-opencensus.*\) from Prometheus, read every 2s/,
       );
       expect(errorLines(r.stdout).join('\n')).toMatch(/20% step failed: users' traffic: /);
     },
     150_000,
   );
+
+  it('does the same on Knative 1.19+ metrics (target_info joined), with metrics: auto finding them', async () => {
+    f = await fixture({ emulator: { metrics: 'otel' } });
+    prom = await startPrometheus(f.h.emulator.metricsUrl);
+    users = startUsers(f, 40);
+    const r = await f.run(
+      {
+        ...V2,
+        env: 'EMULATOR_ERROR_RATE=0.3\nEMULATOR_ERROR_PATH=/checkout',
+        steps: '20,50',
+        interval: '60s',
+        'check-every': '2s',
+        timeout: '90s',
+        analysis: analysis(prom.url),
+      },
+      { timeoutMs: 120_000 },
+    );
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.outputs.status).toBe('rolled-back');
+    expect(r.stdout).toMatch(
+      /Judging users' traffic too: kn_serving_invocation_duration_seconds_count and kn_serving_invocation_duration_seconds_bucket \(knative/,
+    );
+    expect(errorLines(r.stdout).join('\n')).toMatch(/20% step failed: users' traffic: errors: /);
+  }, 150_000);
+
+  it('takes a pod restart mid-step (its counters reset) without a false rollback', async () => {
+    f = await fixture();
+    prom = await startPrometheus(f.h.emulator.metricsUrl);
+    users = startUsers(f, 40);
+    const fx = f;
+    // Both revisions' pods restart while the step holds: every counter starts again from 0.
+    const restart = setTimeout(() => {
+      for (const rev of ['hello-00001', 'hello-v2']) fx.h.emulator.metrics.restartPod('default', rev);
+    }, 8_000);
+    const r = await f.run(
+      { ...V2, steps: '50', interval: '16s', 'check-every': '2s', analysis: analysis(prom.url) },
+      { timeoutMs: 90_000 },
+    );
+    clearTimeout(restart);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('promoted');
+  }, 120_000);
 
   it("catches a tail-latency regression on that path alone, from users' traffic", async () => {
     f = await fixture();

@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../src/health/increase.ts';
+import { KNATIVE_OTEL } from '../../src/health/metrics-schema.ts';
 import {
   countsByRevision,
   describeCounts,
@@ -146,6 +147,14 @@ describe('UsersTraffic', () => {
       15_000,
     );
     expect(l.candidate).toMatchObject({ requests: 10, timed: 10 });
+  });
+
+  it("joins target_info where the revision is a label of it only (Knative 1.19+), copying the revision's label", () => {
+    const u = new UsersTraffic(KNATIVE_OTEL, 'hello-v2', ['hello-v1'], undefined);
+    expect(u.selector('default', KNATIVE_OTEL.requests)).toBe(
+      'kn_serving_invocation_duration_seconds_count * on(job, instance) group_left(kn_revision_name) ' +
+        'target_info{k8s_namespace_name="default",kn_revision_name=~"hello-v2|hello-v1"}',
+    );
   });
 
   it('selects the revisions of the rollout in its namespace, escaped', () => {

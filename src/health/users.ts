@@ -106,8 +106,9 @@ export class UsersTraffic {
   private readonly buckets = new Increases();
   /** The stable revisions' whole-run latency histogram. */
   readonly stableSeen = new Map<number, number>();
-  /** What each read added, for the report: per revision. */
+  /** What each read added, for the report: per revision, over the run and over the current step. */
   readonly run = new Map<string, RevisionCounts>();
+  private step = new Map<string, RevisionCounts>();
 
   constructor(
     readonly series: TrafficSeries,
@@ -115,6 +116,27 @@ export class UsersTraffic {
     readonly stable: string[],
     private readonly maxLatencyP99Ms?: number,
   ) {}
+
+  /** A new step: its own counts for the report. */
+  startStep(): void {
+    this.step = new Map();
+  }
+
+  /** This step's users' requests, the candidate's and the stable revisions' together, for the step table. */
+  describeStep(): { candidate: string; stable: string } {
+    const sum = (revs: string[]) => {
+      const c = empty();
+      for (const r of revs) {
+        const x = this.step.get(r);
+        if (!x) continue;
+        c.requests += x.requests;
+        c.errors += x.errors;
+        addBuckets(c.buckets, x.buckets);
+      }
+      return describeCounts('', c).trim();
+    };
+    return { candidate: sum([this.candidate]), stable: sum(this.stable) };
+  }
 
   /** What users' requests each revision served this run, for the log: the candidate first. */
   describe(): string {
@@ -151,11 +173,13 @@ export class UsersTraffic {
     }
     const cand = counts.get(this.candidate) ?? empty();
     for (const [rev, c] of counts) {
-      const r = this.run.get(rev) ?? empty();
-      r.requests += c.requests;
-      r.errors += c.errors;
-      addBuckets(r.buckets, c.buckets);
-      this.run.set(rev, r);
+      for (const m of [this.run, this.step]) {
+        const r = m.get(rev) ?? empty();
+        r.requests += c.requests;
+        r.errors += c.errors;
+        addBuckets(r.buckets, c.buckets);
+        m.set(rev, r);
+      }
     }
     const p50 = edgeAt(this.stableSeen, 0.5);
     const p99 = edgeAt(this.stableSeen, 0.99);

@@ -17,6 +17,8 @@ export interface StepReport {
   stable?: Window;
   verdict: 'pass' | 'fail' | 'skipped';
   detail: string;
+  /** What users' traffic showed in this step, from Prometheus, when it was read. */
+  users?: { candidate: string; stable: string };
 }
 
 export interface RunReport {
@@ -58,9 +60,13 @@ export function stepRows(report: RunReport): {
   took: string;
   candidate: string;
   stable: string;
+  /** Users' traffic of the step, '—' when it was not read; undefined when no step of the run read it. */
+  usersCandidate?: string;
+  usersStable?: string;
   verdict: StepReport['verdict'];
   detail: string;
 }[] {
+  const users = report.steps.some((s) => s.users);
   return report.steps.map((s) => ({
     label: s.label,
     traffic: `${s.percent}%`,
@@ -68,6 +74,7 @@ export function stepRows(report: RunReport): {
     took: sec(s.endedAt - s.startedAt),
     candidate: sampleCell(s.candidate),
     stable: sampleCell(s.stable),
+    ...(users ? { usersCandidate: s.users?.candidate ?? '—', usersStable: s.users?.stable ?? '—' } : {}),
     verdict: s.verdict,
     detail: s.detail,
   }));
@@ -118,9 +125,25 @@ function aligned(rows: string[][]): string {
 
 /** Plain-text table of the steps for the workflow log. */
 export function logTable(report: RunReport): string {
+  const rows = stepRows(report);
+  if (rows.some((r) => r.usersCandidate !== undefined)) {
+    return aligned([
+      ['step', 'traffic', 'took', 'candidate', 'stable', "candidate (users')", "stable (users')", 'verdict'],
+      ...rows.map((r) => [
+        r.label,
+        r.traffic,
+        r.took,
+        r.candidate,
+        r.stable,
+        r.usersCandidate!,
+        r.usersStable!,
+        r.verdict,
+      ]),
+    ]);
+  }
   return aligned([
     ['step', 'traffic', 'took', 'candidate', 'stable', 'verdict'],
-    ...stepRows(report).map((r) => [r.label, r.traffic, r.took, r.candidate, r.stable, r.verdict]),
+    ...rows.map((r) => [r.label, r.traffic, r.took, r.candidate, r.stable, r.verdict]),
   ]);
 }
 
@@ -139,10 +162,22 @@ function statusTable(report: RunReport): string[] {
 
 function stepsTable(report: RunReport): string[] {
   if (!report.steps.length) return [];
+  const rows = stepRows(report);
+  if (rows.some((r) => r.usersCandidate !== undefined)) {
+    return [
+      "| Step | Traffic | Started | Took | Candidate (probes) | Stable (probes) | Candidate (users') | Stable (users') | Verdict |",
+      '|---|---|---|---|---|---|---|---|---|',
+      ...rows.map(
+        (r) =>
+          `| ${esc(r.label)} | ${r.traffic} | ${r.started} | ${r.took} | ${r.candidate} | ${r.stable} | ${r.usersCandidate} | ${r.usersStable} | ${ICON[r.verdict]} ${esc(r.detail)} |`,
+      ),
+      '',
+    ];
+  }
   return [
     '| Step | Traffic | Started | Took | Candidate | Stable | Verdict |',
     '|---|---|---|---|---|---|---|',
-    ...stepRows(report).map(
+    ...rows.map(
       (r) =>
         `| ${esc(r.label)} | ${r.traffic} | ${r.started} | ${r.took} | ${r.candidate} | ${r.stable} | ${ICON[r.verdict]} ${esc(r.detail)} |`,
     ),

@@ -132,6 +132,7 @@ export async function hold(
   }));
   judge.startStep();
   users?.judge.startStep();
+  users?.reader.traffic?.startStep();
   const usersVerdict = (): string | undefined => {
     if (!users) return undefined;
     for (const l of users.reader.take()) {
@@ -203,6 +204,7 @@ export async function hold(
       stable: stepStable,
       verdict: verdict ? (verdict.pass ? 'pass' : 'fail') : 'skipped',
       detail: verdict?.detail ?? 'cancelled',
+      ...(users?.reader.traffic ? { users: users.reader.traffic.describeStep() } : {}),
     });
   }
   if (verdict.pass)

@@ -93,6 +93,13 @@ describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INST
         /Judging users' traffic too: revision_request_count and revision_request_latencies_bucket \(knative-opencensus.*\) from Prometheus, read every 2s/,
       );
       expect(errorLines(r.stdout).join('\n')).toMatch(/20% step failed: users' traffic: /);
+      // The job summary's step table shows both sources, the users' from Prometheus.
+      expect(r.summary).toContain(
+        "| Candidate (probes) | Stable (probes) | Candidate (users') | Stable (users') |",
+      );
+      expect(r.summary).toMatch(
+        /\| step 1 \| 20% \|.*\| \d+ req, \d+ err \([\d.]+%\), p50 ≤ [\d.]+ ms, p99 ≤ [\d.]+ ms \|/,
+      );
     },
     150_000,
   );

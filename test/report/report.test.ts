@@ -77,6 +77,34 @@ describe('report', () => {
     );
   });
 
+  it("shows users' traffic beside the probes when a step read it, in both tables", () => {
+    const r = report();
+    r.steps[2] = {
+      ...r.steps[2]!,
+      users: {
+        candidate: '40 req, 12 err (30.0%), p50 ≤ 10 ms, p99 ≤ 50 ms',
+        stable: '360 req, 0 err (0.0%), p50 ≤ 10 ms, p99 ≤ 25 ms',
+      },
+    };
+    const md = markdownSummary(r);
+    expect(md).toContain(
+      "| Step | Traffic | Started | Took | Candidate (probes) | Stable (probes) | Candidate (users') | Stable (users') | Verdict |",
+    );
+    expect(md).toContain(
+      '| 40 req, 12 err (30.0%), p50 ≤ 10 ms, p99 ≤ 50 ms | 360 req, 0 err (0.0%), p50 ≤ 10 ms, p99 ≤ 25 ms | ❌',
+    );
+    // A step that did not read users' traffic says so.
+    expect(md).toMatch(/\| step 1 \| 10% \|.* \| — \| — \| ✅/);
+    const log = logTable(r);
+    expect(log.split('\n')[0]).toMatch(
+      /^step +traffic +took +candidate +stable +candidate \(users'\) +stable \(users'\) +verdict$/,
+    );
+    // Without users' traffic, the tables are as they were.
+    expect(markdownSummary(report())).toContain(
+      '| Step | Traffic | Started | Took | Candidate | Stable | Verdict |',
+    );
+  });
+
   it('prints an aligned table for the log', () => {
     const lines = logTable(report()).split('\n');
     expect(lines[0]).toMatch(/^step\s+traffic\s+took\s+candidate\s+stable\s+verdict$/);

@@ -46,6 +46,8 @@ export interface AnalysisConfig {
   traffic?: TrafficSeries;
   /** How often users' traffic is read (`traffic.every`); check-every when unset. */
   trafficEveryMs?: number;
+  /** With the top-level `on-no-data: fail`: a step in which users sent the candidate no request fails. */
+  trafficOnNoData?: 'fail';
   /** The series the built-ins read: `auto` (also when absent) or a schema. */
   metrics?: MetricsSetting;
 }
@@ -265,6 +267,7 @@ export function parseAnalysis(text: string): AnalysisConfig {
     metrics,
     ...(traffic ? { traffic } : {}),
     ...(traffic && typeof every === 'number' ? { trafficEveryMs: every } : {}),
+    ...(traffic && defaultOnNoData === 'fail' ? { trafficOnNoData: 'fail' as const } : {}),
   };
 }
 

@@ -117,6 +117,11 @@ export class UsersTraffic {
     private readonly maxLatencyP99Ms?: number,
   ) {}
 
+  /** Requests to the candidate in this step. */
+  stepRequests(): number {
+    return this.step.get(this.candidate)?.requests ?? 0;
+  }
+
   /** A new step: its own counts for the report. */
   startStep(): void {
     this.step = new Map();

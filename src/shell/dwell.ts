@@ -108,6 +108,15 @@ function usersOf(ctx: RunContext, state: RolloutState, startedAt: number): RunCo
   return (ctx.users = { reader, judge });
 }
 
+/** With `on-no-data: fail`, a step that passes must have seen users' requests to the candidate. */
+function usersNoData(ctx: RunContext, state: RolloutState): string | undefined {
+  const users = ctx.users;
+  if (!users || ctx.inputs.analysis.trafficOnNoData !== 'fail') return undefined;
+  // Two reads make the first increase: before them there was no chance to see any.
+  if (users.reader.reads < 2 || (users.reader.traffic?.stepRequests() ?? 0) > 0) return undefined;
+  return `users' traffic: no request to ${state.candidate} seen in Prometheus in this step (on-no-data: fail)`;
+}
+
 /**
  * Probes candidate and stable during the dwell and judges at every look; runs the Prometheus queries and the
  * rollout and rollback webhooks every check-every, and once more before a pass.
@@ -184,7 +193,7 @@ export async function hold(
         break;
       }
       if (d.decision === 'pass') {
-        const last = await checks.final(checkContext(ctx, state), ctx.signal);
+        const last = (await checks.final(checkContext(ctx, state), ctx.signal)) ?? usersNoData(ctx, state);
         if (last) {
           verdict = { pass: false, detail: `${last}; ${evidence()}` };
           break;

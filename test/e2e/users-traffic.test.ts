@@ -178,6 +178,41 @@ describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INST
     );
   }, 150_000);
 
+  it('judges a candidate that no user reaches on its probes alone, unless on-no-data: fail', async () => {
+    f = await fixture();
+    prom = await startPrometheus(f.h.emulator.metricsUrl);
+    const inputs = { ...V2, steps: '50', interval: '8s', 'check-every': '2s' };
+    const ok = await f.run({ ...inputs, analysis: analysis(prom.url) }, { timeoutMs: 90_000 });
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.outputs.status).toBe('promoted');
+
+    await f.close();
+    await prom.stop();
+    f = await fixture();
+    prom = await startPrometheus(f.h.emulator.metricsUrl);
+    const strict = stringify({ prometheus: { url: prom.url }, 'on-no-data': 'fail' });
+    // The probes' requests reach queue-proxy too: with them off, nothing reaches the candidate.
+    const r = await f.run({ ...inputs, 'probe-rps': '0', analysis: strict }, { timeoutMs: 90_000 });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.outputs.status).toBe('rolled-back');
+    expect(errorLines(r.stdout).join('\n')).toContain(
+      "users' traffic: no request to hello-v2 seen in Prometheus in this step (on-no-data: fail)",
+    );
+  }, 150_000);
+
+  it('promotes a healthy candidate on Knative 1.19+ metrics, with no false rollback', async () => {
+    f = await fixture({ emulator: { metrics: 'otel' } });
+    prom = await startPrometheus(f.h.emulator.metricsUrl);
+    users = startUsers(f, 40);
+    const r = await f.run(
+      { ...V2, steps: '50', interval: '12s', 'check-every': '2s', analysis: analysis(prom.url) },
+      { timeoutMs: 90_000 },
+    );
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('promoted');
+    expect(r.stdout).toMatch(/Judging users' traffic too: kn_serving_invocation_duration_seconds_count/);
+  }, 120_000);
+
   it('promotes a healthy candidate that users hit, with no false rollback', async () => {
     f = await fixture();
     prom = await startPrometheus(f.h.emulator.metricsUrl);

@@ -59,6 +59,12 @@ function startUsers(fx: Fixture, rps: number, maxMs = 90_000): { stop: () => Pro
 
 const analysis = (url: string) => stringify({ prometheus: { url } });
 
+/** Both generations of queue-proxy's metrics: up to Knative 1.18, and 1.19+ (the revision on target_info). */
+const MODES = [
+  { name: 'Knative 1.18 metrics', metrics: 'opencensus' as const },
+  { name: 'Knative 1.19+ metrics', metrics: 'otel' as const },
+];
+
 describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INSTALL_HINT})` : ''}`, () => {
   it.each([
     { with: 'the probes on', probeRps: '25' },
@@ -128,55 +134,63 @@ describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INST
     expect(errorLines(r.stdout).join('\n')).toMatch(/20% step failed: users' traffic: errors: /);
   }, 150_000);
 
-  it('takes a pod restart mid-step (its counters reset) without a false rollback', async () => {
-    f = await fixture();
-    prom = await startPrometheus(f.h.emulator.metricsUrl);
-    users = startUsers(f, 40);
-    const fx = f;
-    // Both revisions' pods restart while the step holds: every counter starts again from 0.
-    const restart = setTimeout(() => {
-      for (const rev of ['hello-00001', 'hello-v2']) fx.h.emulator.metrics.restartPod('default', rev);
-    }, 8_000);
-    const r = await f.run(
-      { ...V2, steps: '50', interval: '16s', 'check-every': '2s', analysis: analysis(prom.url) },
-      { timeoutMs: 90_000 },
-    );
-    clearTimeout(restart);
-    expect(r.code, r.stdout).toBe(0);
-    expect(r.outputs.status).toBe('promoted');
-  }, 120_000);
+  it.each(MODES)(
+    'takes a pod restart mid-step (its counters reset) without a false rollback, on $name',
+    async ({ metrics }) => {
+      f = await fixture({ emulator: { metrics } });
+      prom = await startPrometheus(f.h.emulator.metricsUrl);
+      users = startUsers(f, 40);
+      const fx = f;
+      // Both revisions' pods restart while the step holds: every counter starts again from 0.
+      const restart = setTimeout(() => {
+        for (const rev of ['hello-00001', 'hello-v2']) fx.h.emulator.metrics.restartPod('default', rev);
+      }, 8_000);
+      const r = await f.run(
+        { ...V2, steps: '50', interval: '16s', 'check-every': '2s', analysis: analysis(prom.url) },
+        { timeoutMs: 90_000 },
+      );
+      clearTimeout(restart);
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.outputs.status).toBe('promoted');
+    },
+    120_000,
+  );
 
-  it("catches a tail-latency regression on that path alone, from users' traffic", async () => {
-    f = await fixture();
-    prom = await startPrometheus(f.h.emulator.metricsUrl);
-    users = startUsers(f, 40);
-    const began = Date.now();
-    const r = await f.run(
-      {
-        ...V2,
-        // Half the candidate's /checkout requests take 400 ms more: a tenth of its users' requests.
-        env: 'EMULATOR_SLOW_RATE=0.5\nEMULATOR_SLOW_MS=400\nEMULATOR_SLOW_PATH=/checkout',
-        steps: '20,50',
-        interval: '60s',
-        warmup: '5s',
-        'check-every': '2s',
-        timeout: '90s',
-        analysis: analysis(prom.url),
-      },
-      { timeoutMs: 120_000 },
-    );
-    expect(r.code, r.stdout).toBe(1);
-    expect(r.outputs.status).toBe('rolled-back');
-    expect(Date.now() - began).toBeLessThan(60_000);
-    const errors = errorLines(r.stdout).join('\n');
-    expect(errors).toMatch(
-      /20% step failed: users' traffic: latency tail: \d+ of the candidate's requests slower/,
-    );
-    // The evidence of users' traffic, per revision, from Prometheus.
-    expect(errors).toMatch(
-      /users' requests: hello-v2 \d+ req, 0 err \(0\.0%\), p50 ≤ [\d.]+ ms, p99 ≤ [\d.]+ ms/,
-    );
-  }, 150_000);
+  it.each(MODES)(
+    "catches a tail-latency regression on that path alone, from users' traffic, on $name",
+    async ({ metrics }) => {
+      f = await fixture({ emulator: { metrics } });
+      prom = await startPrometheus(f.h.emulator.metricsUrl);
+      users = startUsers(f, 40);
+      const began = Date.now();
+      const r = await f.run(
+        {
+          ...V2,
+          // Half the candidate's /checkout requests take 400 ms more: a tenth of its users' requests.
+          env: 'EMULATOR_SLOW_RATE=0.5\nEMULATOR_SLOW_MS=400\nEMULATOR_SLOW_PATH=/checkout',
+          steps: '20,50',
+          interval: '60s',
+          warmup: '5s',
+          'check-every': '2s',
+          timeout: '90s',
+          analysis: analysis(prom.url),
+        },
+        { timeoutMs: 120_000 },
+      );
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.outputs.status).toBe('rolled-back');
+      expect(Date.now() - began).toBeLessThan(60_000);
+      const errors = errorLines(r.stdout).join('\n');
+      expect(errors).toMatch(
+        /20% step failed: users' traffic: latency tail: \d+ of the candidate's requests slower/,
+      );
+      // The evidence of users' traffic, per revision, from Prometheus.
+      expect(errors).toMatch(
+        /users' requests: hello-v2 \d+ req, 0 err \(0\.0%\), p50 ≤ [\d.]+ ms, p99 ≤ [\d.]+ ms/,
+      );
+    },
+    150_000,
+  );
 
   it('judges a candidate that no user reaches on its probes alone, unless on-no-data: fail', async () => {
     f = await fixture();

@@ -59,6 +59,19 @@ function startUsers(fx: Fixture, rps: number, maxMs = 90_000): { stop: () => Pro
 
 const analysis = (url: string) => stringify({ prometheus: { url } });
 
+/** A release judged over a long first step (20%, then 50%), with `env` making it misbehave. */
+const failing = (env: string, url: string, extra: Record<string, string> = {}) => ({
+  ...V2,
+  env,
+  steps: '20,50',
+  interval: '60s',
+  'check-every': '2s',
+  timeout: '90s',
+  analysis: analysis(url),
+  ...extra,
+});
+const ERRORS_ON_CHECKOUT = 'EMULATOR_ERROR_RATE=0.3\nEMULATOR_ERROR_PATH=/checkout';
+
 /** Both generations of queue-proxy's metrics: up to Knative 1.18, and 1.19+ (the revision on target_info). */
 const MODES = [
   { name: 'Knative 1.18 metrics', metrics: 'opencensus' as const },
@@ -76,19 +89,9 @@ describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INST
       prom = await startPrometheus(f.h.emulator.metricsUrl);
       users = startUsers(f, 40);
       const began = Date.now();
-      const r = await f.run(
-        {
-          ...V2,
-          env: 'EMULATOR_ERROR_RATE=0.3\nEMULATOR_ERROR_PATH=/checkout',
-          steps: '20,50',
-          interval: '60s',
-          'check-every': '2s',
-          'probe-rps': probeRps,
-          timeout: '90s',
-          analysis: analysis(prom.url),
-        },
-        { timeoutMs: 120_000 },
-      );
+      const r = await f.run(failing(ERRORS_ON_CHECKOUT, prom.url, { 'probe-rps': probeRps }), {
+        timeoutMs: 120_000,
+      });
       expect(r.code, r.stdout).toBe(1);
       expect(r.outputs.status).toBe('rolled-back');
       // Inside the first step's dwell, from users' traffic alone: the probes ask for / only, which never fails.
@@ -114,18 +117,7 @@ describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INST
     f = await fixture({ emulator: { metrics: 'otel' } });
     prom = await startPrometheus(f.h.emulator.metricsUrl);
     users = startUsers(f, 40);
-    const r = await f.run(
-      {
-        ...V2,
-        env: 'EMULATOR_ERROR_RATE=0.3\nEMULATOR_ERROR_PATH=/checkout',
-        steps: '20,50',
-        interval: '60s',
-        'check-every': '2s',
-        timeout: '90s',
-        analysis: analysis(prom.url),
-      },
-      { timeoutMs: 120_000 },
-    );
+    const r = await f.run(failing(ERRORS_ON_CHECKOUT, prom.url), { timeoutMs: 120_000 });
     expect(r.code, r.stdout).toBe(1);
     expect(r.outputs.status).toBe('rolled-back');
     expect(r.stdout).toMatch(
@@ -163,20 +155,9 @@ describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INST
       prom = await startPrometheus(f.h.emulator.metricsUrl);
       users = startUsers(f, 40);
       const began = Date.now();
-      const r = await f.run(
-        {
-          ...V2,
-          // Half the candidate's /checkout requests take 400 ms more: a tenth of its users' requests.
-          env: 'EMULATOR_SLOW_RATE=0.5\nEMULATOR_SLOW_MS=400\nEMULATOR_SLOW_PATH=/checkout',
-          steps: '20,50',
-          interval: '60s',
-          warmup: '5s',
-          'check-every': '2s',
-          timeout: '90s',
-          analysis: analysis(prom.url),
-        },
-        { timeoutMs: 120_000 },
-      );
+      // Half the candidate's /checkout requests take 400 ms more: a tenth of its users' requests.
+      const slow = 'EMULATOR_SLOW_RATE=0.5\nEMULATOR_SLOW_MS=400\nEMULATOR_SLOW_PATH=/checkout';
+      const r = await f.run(failing(slow, prom.url, { warmup: '5s' }), { timeoutMs: 120_000 });
       expect(r.code, r.stdout).toBe(1);
       expect(r.outputs.status).toBe('rolled-back');
       expect(Date.now() - began).toBeLessThan(60_000);

@@ -2,25 +2,11 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../src/health/increase.ts';
-import { KNATIVE_OTEL } from '../../src/health/metrics-schema.ts';
-import {
-  countsByRevision,
-  describeCounts,
-  edgeAt,
-  UsersTraffic,
-  type TrafficSeries,
-} from '../../src/health/users.ts';
+import { KNATIVE_OPENCENSUS, KNATIVE_OTEL } from '../../src/health/metrics-schema.ts';
+import { countsByRevision, describeCounts, edgeAt, UsersTraffic } from '../../src/health/users.ts';
 
-const OPENCENSUS: TrafficSeries = {
-  name: 'knative-opencensus',
-  requests: 'revision_request_count',
-  buckets: 'revision_request_latencies_bucket',
-  unit: 'ms',
-  revisionLabel: 'revision_name',
-  namespaceLabel: 'namespace_name',
-  error: { label: 'response_code_class', pattern: '5xx' },
-};
-const SECONDS: TrafficSeries = { ...OPENCENSUS, unit: 's', error: { label: 'code', pattern: '5..' } };
+const OPENCENSUS = KNATIVE_OPENCENSUS;
+const SECONDS: typeof OPENCENSUS = { ...OPENCENSUS, unit: 's', error: { label: 'code', pattern: '5..' } };
 
 const req = (rev: string, cls: string, value: number, pod = 'p0'): Sample => ({
   labels: {

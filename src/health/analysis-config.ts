@@ -42,7 +42,10 @@ export interface AnalysisConfig {
   headers: Record<string, string>;
   timeoutMs: number;
   queries: PrometheusQuery[];
-  /** Where users' traffic is counted, for the judge; absent with `traffic: off` or no Prometheus server. */
+  /**
+   * Users' traffic is judged: present unless `traffic: off` or no Prometheus server. The schema named in
+   * `metrics`; with `metrics: auto`, the 1.18 schema, which the reader replaces with the one it finds.
+   */
   traffic?: TrafficSeries;
   /** How often users' traffic is read (`traffic.every`); check-every when unset. */
   trafficEveryMs?: number;

@@ -5,7 +5,7 @@
 // look. A revision with no requests gives no evidence, never a failure.
 
 import { Increases, type Sample } from './increase.ts';
-import type { ArmLook, Look } from './judge.ts';
+import { pct, type ArmLook, type Look } from './judge.ts';
 import type { TrafficSchema } from './metrics-schema.ts';
 
 /** Where a revision's requests are counted: a schema of metrics-schema.ts. */
@@ -54,6 +54,15 @@ export function addBuckets(into: Map<number, number>, from: Map<number, number>)
   for (const [le, n] of from) into.set(le, (into.get(le) ?? 0) + n);
 }
 
+/** Adds the counts of `from` (when there are any) to `into`. */
+function addCounts(into: RevisionCounts, from: RevisionCounts | undefined): RevisionCounts {
+  if (!from) return into;
+  into.requests += from.requests;
+  into.errors += from.errors;
+  addBuckets(into.buckets, from.buckets);
+  return into;
+}
+
 /** The smallest bucket edge with at least `q` of the histogram's requests at or below it (never +Inf). */
 export function edgeAt(buckets: Map<number, number>, q: number): number | undefined {
   const total = buckets.get(Infinity) ?? 0;
@@ -86,15 +95,14 @@ export function armLook(
   };
 }
 
-const pct = (k: number, n: number) => `${((n ? k / n : 0) * 100).toFixed(1)}%`;
-
 /** One revision's users' requests for the log: counts, and p50 and p99 as the bucket edges they fall under. */
 export function describeCounts(rev: string, c: RevisionCounts): string {
   const q = (x: number) => {
     const e = edgeAt(c.buckets, x);
     return e === undefined ? '?' : `≤ ${e} ms`;
   };
-  return `${rev} ${c.requests} req, ${c.errors} err (${pct(c.errors, c.requests)}), p50 ${q(0.5)}, p99 ${q(0.99)}`;
+  const rate = pct(c.requests ? c.errors / c.requests : 0);
+  return `${rev} ${c.requests} req, ${c.errors} err (${rate}), p50 ${q(0.5)}, p99 ${q(0.99)}`;
 }
 
 /**
@@ -129,17 +137,11 @@ export class UsersTraffic {
 
   /** This step's users' requests, the candidate's and the stable revisions' together, for the step table. */
   describeStep(): { candidate: string; stable: string } {
-    const sum = (revs: string[]) => {
-      const c = empty();
-      for (const r of revs) {
-        const x = this.step.get(r);
-        if (!x) continue;
-        c.requests += x.requests;
-        c.errors += x.errors;
-        addBuckets(c.buckets, x.buckets);
-      }
-      return describeCounts('', c).trim();
-    };
+    const sum = (revs: string[]) =>
+      describeCounts(
+        '',
+        revs.reduce((c, r) => addCounts(c, this.step.get(r)), empty()),
+      ).trim();
     return { candidate: sum([this.candidate]), stable: sum(this.stable) };
   }
 
@@ -168,23 +170,10 @@ export class UsersTraffic {
   /** One read of the counters (as instant queries return them): the Look since the previous read. */
   look(requests: Sample[], buckets: Sample[], atMs: number): Look {
     const counts = countsByRevision(this.requests.next(requests), this.buckets.next(buckets), this.series);
-    const stable = empty();
-    for (const rev of this.stable) {
-      const c = counts.get(rev);
-      if (!c) continue;
-      stable.requests += c.requests;
-      stable.errors += c.errors;
-      addBuckets(stable.buckets, c.buckets);
-    }
+    const stable = this.stable.reduce((s, rev) => addCounts(s, counts.get(rev)), empty());
     const cand = counts.get(this.candidate) ?? empty();
     for (const [rev, c] of counts) {
-      for (const m of [this.run, this.step]) {
-        const r = m.get(rev) ?? empty();
-        r.requests += c.requests;
-        r.errors += c.errors;
-        addBuckets(r.buckets, c.buckets);
-        m.set(rev, r);
-      }
+      for (const m of [this.run, this.step]) m.set(rev, addCounts(m.get(rev) ?? empty(), c));
     }
     const p50 = edgeAt(this.stableSeen, 0.5);
     const p99 = edgeAt(this.stableSeen, 0.99);

@@ -80,6 +80,17 @@ export function checkContext(ctx: RunContext, state: RolloutState): CheckContext
   };
 }
 
+/** A judge of the run's inputs, at `alpha`. */
+function judgeFor(ctx: RunContext, alpha: number): Judge {
+  const { inputs } = ctx;
+  return new Judge({
+    alpha,
+    maxErrorRate: inputs.maxErrorRate,
+    maxLatencyP99Ms: inputs.maxLatencyP99Ms,
+    warmupMs: inputs.warmupMs,
+  });
+}
+
 /**
  * Users' traffic as a second source of evidence, when the analysis has a Prometheus server: the rollout's revisions'
  * request counters and latency buckets, read every check-every. Made once per run.
@@ -99,13 +110,7 @@ function usersOf(ctx: RunContext, state: RolloutState, startedAt: number): RunCo
     warn: (text) => core.warning(text),
     startedAt,
   });
-  const judge = new Judge({
-    alpha: inputs.alpha / 2,
-    maxErrorRate: inputs.maxErrorRate,
-    maxLatencyP99Ms: inputs.maxLatencyP99Ms,
-    warmupMs: inputs.warmupMs,
-  });
-  return (ctx.users = { reader, judge });
+  return (ctx.users = { reader, judge: judgeFor(ctx, inputs.alpha / 2) });
 }
 
 /** With `on-no-data: fail`, a step that passes must have seen users' requests to the candidate. */
@@ -133,12 +138,7 @@ export async function hold(
   const users = usersOf(ctx, state, p.startedAt);
   // Two sources of evidence share alpha: each judge fails at 2/alpha, so a healthy candidate is rolled back by
   // either with a chance of at most alpha in all.
-  const judge = (ctx.judge ??= new Judge({
-    alpha: users ? inputs.alpha / 2 : inputs.alpha,
-    maxErrorRate: inputs.maxErrorRate,
-    maxLatencyP99Ms: inputs.maxLatencyP99Ms,
-    warmupMs: inputs.warmupMs,
-  }));
+  const judge = (ctx.judge ??= judgeFor(ctx, users ? inputs.alpha / 2 : inputs.alpha));
   judge.startStep();
   users?.judge.startStep();
   users?.reader.traffic?.startStep();

@@ -74,8 +74,12 @@ const ERRORS_ON_CHECKOUT = 'EMULATOR_ERROR_RATE=0.3\nEMULATOR_ERROR_PATH=/checko
 
 /** Both generations of queue-proxy's metrics: up to Knative 1.18, and 1.19+ (the revision on target_info). */
 const MODES = [
-  { name: 'Knative 1.18 metrics', metrics: 'opencensus' as const },
-  { name: 'Knative 1.19+ metrics', metrics: 'otel' as const },
+  { name: 'Knative 1.18 metrics', metrics: 'opencensus' as const, requests: 'revision_request_count' },
+  {
+    name: 'Knative 1.19+ metrics',
+    metrics: 'otel' as const,
+    requests: 'kn_serving_invocation_duration_seconds_count',
+  },
 ];
 
 describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INSTALL_HINT})` : ''}`, () => {
@@ -195,30 +199,22 @@ describe.skipIf(SKIP)(`users' traffic from Prometheus${SKIP ? ` (skipped: ${INST
     );
   }, 150_000);
 
-  it('promotes a healthy candidate on Knative 1.19+ metrics, with no false rollback', async () => {
-    f = await fixture({ emulator: { metrics: 'otel' } });
-    prom = await startPrometheus(f.h.emulator.metricsUrl);
-    users = startUsers(f, 40);
-    const r = await f.run(
-      { ...V2, steps: '50', interval: '12s', 'check-every': '2s', analysis: analysis(prom.url) },
-      { timeoutMs: 90_000 },
-    );
-    expect(r.code, r.stdout).toBe(0);
-    expect(r.outputs.status).toBe('promoted');
-    expect(r.stdout).toMatch(/Judging users' traffic too: kn_serving_invocation_duration_seconds_count/);
-  }, 120_000);
-
-  it('promotes a healthy candidate that users hit, with no false rollback', async () => {
-    f = await fixture();
-    prom = await startPrometheus(f.h.emulator.metricsUrl);
-    users = startUsers(f, 40);
-    const r = await f.run(
-      { ...V2, steps: '50', interval: '12s', 'check-every': '2s', analysis: analysis(prom.url) },
-      { timeoutMs: 90_000 },
-    );
-    expect(r.code, r.stdout).toBe(0);
-    expect(r.outputs.status).toBe('promoted');
-    expect(await f.percents()).toEqual({ 'hello-v2': 100 });
-    expect(await users.stop()).toBeGreaterThan(200);
-  }, 120_000);
+  it.each(MODES)(
+    'promotes a healthy candidate that users hit, with no false rollback, on $name',
+    async ({ metrics, requests }) => {
+      f = await fixture({ emulator: { metrics } });
+      prom = await startPrometheus(f.h.emulator.metricsUrl);
+      users = startUsers(f, 40);
+      const r = await f.run(
+        { ...V2, steps: '50', interval: '12s', 'check-every': '2s', analysis: analysis(prom.url) },
+        { timeoutMs: 90_000 },
+      );
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.outputs.status).toBe('promoted');
+      expect(r.stdout).toContain(`Judging users' traffic too: ${requests} `);
+      expect(await f.percents()).toEqual({ 'hello-v2': 100 });
+      expect(await users.stop()).toBeGreaterThan(200);
+    },
+    120_000,
+  );
 });

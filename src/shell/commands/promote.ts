@@ -2,7 +2,7 @@
 // rollout goes on through the steps above it.
 
 import * as core from '@actions/core';
-import { isReady, type Service } from '../../knative/types.ts';
+import { condition, isReady, type Service } from '../../knative/types.ts';
 import { PlanError } from '../../errors.ts';
 import { promoteTo } from '../../rollout/planner.ts';
 import type { RunContext } from '../context.ts';
@@ -35,7 +35,7 @@ export async function promote(ctx: RunContext, svc: Service): Promise<void> {
   if (dryRunStops(ctx, svc, next.state)) return;
   const rev = await ctx.client.getRevision(current.candidate);
   if (!isReady(rev)) {
-    const ready = rev?.status?.conditions?.find((c) => c.type === 'Ready');
+    const ready = rev ? condition(rev, 'Ready') : undefined;
     throw new PlanError(
       `revision ${current.candidate} is not Ready (${ready?.reason ?? 'not found'}): it cannot take ${percent}% of traffic`,
     );

@@ -276,7 +276,14 @@ export class ApiServer {
       req.socket.destroy();
       return;
     }
-    if (fault) return sendError(res, fault);
+    if (fault === 'lose-answer') {
+      // The request is handled in full; its answer never leaves: the connection is cut instead.
+      res.writeHead = (() => res) as unknown as typeof res.writeHead;
+      res.end = (() => {
+        req.socket.destroy();
+        return res;
+      }) as unknown as typeof res.end;
+    } else if (fault) return sendError(res, fault);
 
     switch (url.pathname) {
       case '/version':

@@ -94,6 +94,19 @@ describe('fault injection', () => {
     expect((await control('GET')).json.hits).toEqual([1]);
   });
 
+  it('handles a write and loses its answer (lose-answer): the change lands, the client sees a cut connection', async () => {
+    await settledService('f-lost');
+    await control('POST', {
+      api: [{ method: 'PATCH', path: '/services/f-lost', action: 'lose-answer', times: 1 }],
+    });
+    const caught = await h
+      .mergePatch('f-lost', { metadata: { annotations: { lost: 'yes' } } })
+      .catch((e) => e);
+    expect(caught).toBeInstanceOf(Error);
+    expect(caught).not.toBeInstanceOf(ApiException);
+    expect((await h.get('services', 'f-lost')).metadata.annotations.lost).toBe('yes');
+  });
+
   it('delays a matching call by delayMs, and only the matching ones', async () => {
     await settledService('f-delay');
     await settledService('f-nodelay');
@@ -163,7 +176,10 @@ describe('fault injection', () => {
       ['{not json', /JSON/],
       [[1, 2], 'faults: expected a JSON object'],
       [{ api: { action: 'cut' } }, 'faults.api: expected a list of rules'],
-      [{ api: [{ action: 'explode' }] }, 'faults.api[0].action: expected "status", "delay" or "cut"'],
+      [
+        { api: [{ action: 'explode' }] },
+        'faults.api[0].action: expected "status", "delay", "cut" or "lose-answer"',
+      ],
       [
         { api: [{ action: 'cut' }, { action: 'status' }] },
         'faults.api[1].status: expected an HTTP status code',
@@ -293,7 +309,7 @@ describe('fault injection', () => {
     await h.get('services', 'f-inproc');
 
     expect(() => h.emulator.faults.set({ api: [{ action: 'nope' }] })).toThrow(
-      'faults.api[0].action: expected "status", "delay" or "cut"',
+      'faults.api[0].action: expected "status", "delay", "cut" or "lose-answer"',
     );
     expect(() => h.emulator.faults.set({ reconcileDelayMs: -5 })).toThrow(
       'faults.reconcileDelayMs: expected a number >= 0',

@@ -9,8 +9,12 @@ export interface ApiFaultRule {
   method?: string;
   /** Substring of the request path to match; any when unset. */
   path?: string;
-  /** What to do: answer with this status code (500, 429, 409, ...), delay by delayMs, or cut the connection. */
-  action: 'status' | 'delay' | 'cut';
+  /**
+   * What to do: answer with this status code (500, 429, 409, ...), delay by delayMs, cut the connection before
+   * the request is handled, or handle it and then cut the connection instead of answering (`lose-answer`: the
+   * write lands, the client never learns it).
+   */
+  action: 'status' | 'delay' | 'cut' | 'lose-answer';
   status?: number;
   delayMs?: number;
   /** Share of matching requests affected, 0..1 (default 1). */
@@ -61,8 +65,8 @@ export class Faults {
     if (input.api !== undefined) {
       if (!Array.isArray(input.api)) throw new Error('faults.api: expected a list of rules');
       next.api = input.api.map((r, i) => {
-        if (!isPlainObject(r) || !['status', 'delay', 'cut'].includes(r.action)) {
-          throw new Error(`faults.api[${i}].action: expected "status", "delay" or "cut"`);
+        if (!isPlainObject(r) || !['status', 'delay', 'cut', 'lose-answer'].includes(r.action)) {
+          throw new Error(`faults.api[${i}].action: expected "status", "delay", "cut" or "lose-answer"`);
         }
         if (r.action === 'status' && !Number.isInteger(r.status)) {
           throw new Error(`faults.api[${i}].status: expected an HTTP status code`);
@@ -91,14 +95,14 @@ export class Faults {
   }
 
   /** The fault for one API request, if any: an error to answer with, 'cut', or a delay already waited. */
-  async apiFault(method: string, path: string): Promise<ApiError | 'cut' | undefined> {
+  async apiFault(method: string, path: string): Promise<ApiError | 'cut' | 'lose-answer' | undefined> {
     for (const [i, rule] of this.settings.api.entries()) {
       if (rule.method && rule.method.toUpperCase() !== method.toUpperCase()) continue;
       if (rule.path && !path.includes(rule.path)) continue;
       if (rule.times !== undefined && (this.hits[i] ?? 0) >= rule.times) continue;
       if (this.random() >= (rule.probability ?? 1)) continue;
       this.hits[i] = (this.hits[i] ?? 0) + 1;
-      if (rule.action === 'cut') return 'cut';
+      if (rule.action === 'cut' || rule.action === 'lose-answer') return rule.action;
       if (rule.action === 'delay') {
         await new Promise((r) => setTimeout(r, rule.delayMs ?? 1000));
         continue;

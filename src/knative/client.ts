@@ -7,7 +7,9 @@ import {
   KubeConfig,
   PatchStrategy,
   Watch,
+  Observable,
   setHeaderOptions,
+  type ConfigurationOptions,
 } from '@kubernetes/client-node';
 import { AbortedError, KubeError, TimeoutError } from '../errors.ts';
 import { GROUP, VERSION, type Revision, type Service } from './types.ts';
@@ -31,6 +33,9 @@ export function toKubeError(err: unknown, what: string): Error {
     return new KubeError(err.code, `${what}: ${message} (HTTP ${err.code})`, reason);
   }
   const e = err as Error & { cause?: { code?: string } };
+  if (e.name === 'TimeoutError') return new KubeError(0, `${what}: the API did not answer in time`);
+  if (e.name === 'AbortError')
+    return new KubeError(0, `${what}: abandoned, the run's time is up`, 'Abandoned');
   const detail = e.cause?.code ? `${e.message} (${e.cause.code})` : e.message;
   return new KubeError(0, `${what}: ${detail}`);
 }
@@ -68,7 +73,38 @@ export function loadKubeConfig(contents?: string, context?: string): KubeConfig 
 
 /** API answers worth another try: throttling, a server or gateway error, or no answer at all. */
 export function isTransient(e: unknown): boolean {
-  return e instanceof KubeError && (e.code === 0 || e.code === 429 || (e.code >= 500 && e.code <= 504));
+  return (
+    e instanceof KubeError &&
+    e.reason !== 'Abandoned' &&
+    (e.code === 0 || e.code === 429 || (e.code >= 500 && e.code <= 504))
+  );
+}
+
+/** How long one request may take, and until when a call keeps trying. */
+export interface RequestOptions {
+  /**
+   * A deadline (epoch ms, real time): the call keeps trying transient failures until then, however many
+   * attempts that takes, and no request outlives it. Without one, a call makes `retry.attempts` attempts.
+   */
+  until?: number;
+}
+
+/** Client-node options that give a request its abort signal (the generated clients take it from middleware). */
+function withSignal(signal: AbortSignal, opt?: ConfigurationOptions): ConfigurationOptions {
+  return {
+    ...opt,
+    middleware: [
+      ...(opt?.middleware ?? []),
+      {
+        pre: (ctx) => {
+          ctx.setSignal(signal);
+          return new Observable(Promise.resolve(ctx));
+        },
+        post: (res) => new Observable(Promise.resolve(res)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
 }
 
 export interface WatchOptions {
@@ -85,21 +121,47 @@ export class KnativeClient {
   constructor(
     readonly kc: KubeConfig,
     readonly namespace: string,
-    /** Attempts for a request that meets a transient error, and the first backoff (doubled each time). */
-    private readonly retry = { attempts: 3, backoffMs: 200 },
+    /**
+     * Attempts for a request that meets a transient error, the first backoff (doubled each time, at most 1 s),
+     * and how long one request may take before it counts as a transient failure.
+     */
+    private readonly retry = { attempts: 3, backoffMs: 200, requestTimeoutMs: 20_000 },
+    /** Aborts every request in flight, and every later one: the run's time is up (see RunContext.hardStop). */
+    private readonly stop?: AbortSignal,
   ) {
     this.api = kc.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(kc);
   }
 
-  /** Runs `call`, trying again after a transient error (each try is a whole request, safe to repeat). */
-  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+  /** The signal of one request: its own time limit, the caller's deadline and the run's hard stop. */
+  private signal(until?: number): AbortSignal {
+    const left = until === undefined ? Infinity : Math.max(1, until - Date.now());
+    const signals = [AbortSignal.timeout(Math.min(this.retry.requestTimeoutMs, left))];
+    if (this.stop) signals.push(this.stop);
+    return AbortSignal.any(signals);
+  }
+
+  /**
+   * Runs `call`, trying again after a transient error (each try is a whole request, safe to repeat): a given
+   * number of attempts, or, with a deadline, as many as fit before it.
+   */
+  private async retrying<T>(
+    call: (signal: AbortSignal) => Promise<T>,
+    opts: RequestOptions = {},
+  ): Promise<T> {
+    let last: unknown;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await call();
+        if (this.stop?.aborted)
+          throw last ?? new KubeError(0, "abandoned, the run's time is up", 'Abandoned');
+        return await call(this.signal(opts.until));
       } catch (e) {
-        if (!isTransient(e) || attempt >= this.retry.attempts) throw e;
-        await new Promise((r) => setTimeout(r, this.retry.backoffMs * 2 ** (attempt - 1)));
+        last = e;
+        const wait = Math.min(1000, this.retry.backoffMs * 2 ** (attempt - 1));
+        const more =
+          opts.until === undefined ? attempt < this.retry.attempts : Date.now() + wait < opts.until;
+        if (!isTransient(e) || !more) throw e;
+        await new Promise((r) => setTimeout(r, wait));
       }
     }
   }
@@ -108,24 +170,30 @@ export class KnativeClient {
     return { group: GROUP, version: VERSION, namespace: this.namespace, plural };
   }
 
-  getService(name: string): Promise<Service | undefined> {
-    return this.retrying(async () => {
+  getService(name: string, opts?: RequestOptions): Promise<Service | undefined> {
+    return this.retrying(async (signal) => {
       this.requests++;
       try {
-        return (await this.api.getNamespacedCustomObject({ ...this.params('services'), name })) as Service;
+        return (await this.api.getNamespacedCustomObject(
+          { ...this.params('services'), name },
+          withSignal(signal),
+        )) as Service;
       } catch (e) {
         if (e instanceof ApiException && e.code === 404) return undefined;
         throw toKubeError(e, `reading Service ${this.namespace}/${name}`);
       }
-    });
+    }, opts);
   }
 
   /** The namespace's Services (a scheduled advance run looks for the ones carrying a rollout). */
   listServices(): Promise<Service[]> {
-    return this.retrying(async () => {
+    return this.retrying(async (signal) => {
       this.requests++;
       try {
-        const list = (await this.api.listNamespacedCustomObject(this.params('services'))) as {
+        const list = (await this.api.listNamespacedCustomObject(
+          this.params('services'),
+          withSignal(signal),
+        )) as {
           items?: Service[];
         };
         return list.items ?? [];
@@ -135,50 +203,56 @@ export class KnativeClient {
     });
   }
 
-  getRevision(name: string): Promise<Revision | undefined> {
-    return this.retrying(async () => {
+  getRevision(name: string, opts?: RequestOptions): Promise<Revision | undefined> {
+    return this.retrying(async (signal) => {
       this.requests++;
       try {
-        return (await this.api.getNamespacedCustomObject({ ...this.params('revisions'), name })) as Revision;
+        return (await this.api.getNamespacedCustomObject(
+          { ...this.params('revisions'), name },
+          withSignal(signal),
+        )) as Revision;
       } catch (e) {
         if (e instanceof ApiException && e.code === 404) return undefined;
         throw toKubeError(e, `reading Revision ${this.namespace}/${name}`);
       }
-    });
+    }, opts);
   }
 
   /** A merge patch; when it carries metadata.resourceVersion the API answers 409 if the Service changed since. */
-  patchService(name: string, patch: object, dryRun = false): Promise<Service> {
-    return this.retrying(async () => {
+  patchService(name: string, patch: object, dryRun = false, opts?: RequestOptions): Promise<Service> {
+    return this.retrying(async (signal) => {
       this.requests++;
       try {
         return (await this.api.patchNamespacedCustomObject(
           { ...this.params('services'), name, body: patch, dryRun: dryRun ? 'All' : undefined },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          withSignal(signal, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
         )) as Service;
       } catch (e) {
         throw toKubeError(e, `patching Service ${this.namespace}/${name}`);
       }
-    });
+    }, opts);
   }
 
   /**
    * Read-modify-write: `build` computes the patch from the Service as read (with its resourceVersion); on a 409
-   * the Service is read again and the patch recomputed, so a concurrent change is never overwritten.
+   * the Service is read again and the patch recomputed, so a concurrent change is never overwritten. A build that
+   * returns no patch finds the Service as it wants it (its own earlier attempt landed): nothing is sent.
    */
   async update<T>(
     name: string,
-    build: (svc: Service) => { patch: object; result: T },
+    build: (svc: Service) => { patch: object | undefined; result: T },
     /** The Service as last seen (e.g. by a watch): the first attempt builds on it without reading again. */
     known?: Service,
-    attempts = 5,
+    opts: RequestOptions & { attempts?: number } = {},
   ): Promise<{ service: Service; result: T }> {
+    const attempts = opts.attempts ?? 5;
     for (let i = 1; ; i++) {
-      const svc = i === 1 && known ? known : await this.getService(name);
+      const svc = i === 1 && known ? known : await this.getService(name, opts);
       if (!svc) throw new KubeError(404, `Service ${this.namespace}/${name} disappeared during the rollout`);
       const { patch, result } = build(svc);
+      if (!patch) return { service: svc, result };
       try {
-        return { service: await this.patchService(name, patch), result };
+        return { service: await this.patchService(name, patch, false, opts), result };
       } catch (e) {
         if (e instanceof KubeError && e.code === 409 && i < attempts) continue;
         throw e;

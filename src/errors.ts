@@ -70,6 +70,11 @@ export class RolloutFailed extends Error {
   override name = 'RolloutFailed';
 }
 
+/** Knative would not create the candidate: its revision name is another revision's (RevisionNameTaken). */
+export class NameTaken extends RolloutFailed {
+  override name = 'NameTaken';
+}
+
 /** What is read of a rollout state that another run left (a RolloutState fits it). */
 export interface FoundRollout {
   candidate: string;

@@ -1,12 +1,15 @@
-// The action's entry point: runs the rollout, and turns the runner's cancellation signals into a rollback.
+// The action's entry point. The runner's cancellation signals are caught first, before any module of the action
+// loads (a signal in those first moments would otherwise kill the process), and turned into a cancellation of
+// run(), which puts traffic back before the runner's SIGKILL.
 
-import { run } from './main.ts';
+import { cancellation } from './cancellation.ts';
 
 const controller = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
-    // The runner waits 7.5 s after SIGINT before SIGTERM: abort, let run() put traffic back, then exit.
-    controller.abort();
+    // The first signal cancels; the runner's SIGTERM 7.5 s after its SIGINT changes nothing (the deadline
+    // already allows for the SIGKILL that follows).
+    if (!controller.signal.aborted) controller.abort(cancellation(sig));
   });
 }
 
@@ -23,4 +26,5 @@ function clock(): (() => number) | undefined {
   return () => start + (Date.now() - began);
 }
 
+const { run } = await import('./main.ts');
 await run({ signal: controller.signal, now: clock() });

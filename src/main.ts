@@ -16,7 +16,8 @@ import {
   type Inputs,
   type ParseContext,
 } from './inputs.ts';
-import { ConcurrentChange, isExpected } from './errors.ts';
+import { hardStopOf } from './cancellation.ts';
+import { ConcurrentChange, InputError, isExpected } from './errors.ts';
 import { KnativeClient, loadKubeConfig } from './knative/client.ts';
 import { reportedStatus, STATE_ANNOTATION } from './rollout/state.ts';
 import { commentOutput, earlyOutputs, runOutputs } from './report/outputs.ts';
@@ -171,9 +172,12 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     core.info(replies.help(gh.commandPrefix));
     return earlyOutputs('unchanged', 'help');
   }
+  // Aborts at the cancellation's deadline: requests and a rollback's wait end there, before the runner's SIGKILL.
+  const hardStop = hardStopOf(opts.signal);
   let client: KnativeClient;
   try {
-    client = new KnativeClient(loadKubeConfig(first.kubeconfig, first.context), first.namespace);
+    const kc = loadKubeConfig(first.kubeconfig, first.context);
+    client = new KnativeClient(kc, first.namespace, undefined, hardStop);
   } catch (e) {
     return refuse((e as Error).message);
   }
@@ -220,6 +224,7 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     reports.push(report);
     const shell = new Shell(inputs, client, report, {
       ...opts,
+      hardStop,
       now,
       runUrl,
       actor,
@@ -240,6 +245,8 @@ export async function run(opts: RunOptions = {}): Promise<void> {
       } else {
         failure = e as Error;
         report.message ||= failure.message;
+        // A run refused before it touched the Service (bad input) sets no status; any later failure is `failed`.
+        if (!(failure instanceof InputError)) report.status ||= 'failed';
         if (!isExpected(failure)) core.debug(failure.stack ?? '');
         failures.push(failure);
       }

@@ -6,7 +6,16 @@ import { describeWindow, type Window } from '../health/probe.ts';
 import type { TrafficTarget } from '../knative/types.ts';
 
 export type Status =
-  'promoted' | 'rolled-back' | 'progressing' | 'paused' | 'unchanged' | 'planned' | 'refused' | 'ignored';
+  | 'promoted'
+  | 'rolled-back'
+  | 'progressing'
+  | 'paused'
+  | 'unchanged'
+  | 'planned'
+  | 'refused'
+  | 'ignored'
+  /** The run failed without reaching any of the above: its error says what, and where traffic is. */
+  | 'failed';
 
 export interface StepReport {
   label: string;
@@ -215,6 +224,7 @@ export function mermaidChart(report: RunReport, points = 41): string {
 }
 
 const HEADLINE: Record<Status, string> = {
+  failed: '❌ Failed',
   promoted: '🚀 Promoted',
   'rolled-back': '↩️ Rolled back',
   progressing: '⏳ Progressing',
@@ -272,6 +282,7 @@ export function commentBody(
 }
 
 const SEVERITY: Status[] = [
+  'failed',
   'rolled-back',
   'refused',
   'progressing',

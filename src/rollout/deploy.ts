@@ -93,6 +93,8 @@ export function patchFor(
   template?: Template,
   /** For a rollback Knative refused: which user entries resolve to a Ready revision (the rest are pinned to stable). */
   routable?: (t: TrafficTarget) => boolean,
+  /** For a rollback of a candidate never created: its tag's entry as the deploy found it (TrafficPlan.tagAsFound). */
+  tagAsFound?: TrafficTarget,
 ): ServicePatch {
   const traffic = buildTraffic(svc.spec.traffic ?? [], {
     tag: state.tag,
@@ -104,6 +106,7 @@ export function patchFor(
     pinned: state.phase === 'stepping',
     dropped: state.phase === 'rolled-back',
     routable,
+    tagAsFound: tagAsFound && tagAsFound.revisionName !== state.candidate ? tagAsFound : undefined,
   });
   return {
     metadata: {

@@ -27,6 +27,11 @@ export interface TrafficPlan {
    * to the first baseline revision for now, their tags kept.
    */
   routable?: (t: TrafficTarget) => boolean;
+  /**
+   * Rolled back before the candidate was ever created (its name was taken): the entry under the candidate's tag
+   * as the deploy found it, put back as it was (it cannot resolve to the candidate).
+   */
+  tagAsFound?: TrafficTarget;
 }
 
 /** Splits `total` among `weights` in proportion, in whole percents that add up exactly (largest remainder). */
@@ -102,7 +107,11 @@ export function buildTraffic(current: TrafficTarget[], plan: TrafficPlan): Traff
       out.push(pin(b.revisionName, shares[i]!, tagged ? plan.stableTag : undefined));
     });
     if (plan.dropped) {
-      // Nothing under the candidate's tag: see TrafficPlan.dropped.
+      // Nothing under the candidate's tag (see TrafficPlan.dropped), unless it is put back as it was found.
+      if (plan.tagAsFound) {
+        const { url: _url, ...entry } = plan.tagAsFound;
+        out.push({ ...entry, percent: 0 });
+      }
     } else if (plan.candidate && (plan.percent > 0 || plan.pinned))
       out.push(pin(plan.candidate, plan.percent, plan.tag));
     else out.push({ tag: plan.tag, latestRevision: true, percent: 0 });

@@ -26,6 +26,8 @@ export interface RunOptions {
 
 export interface ShellOptions extends RunOptions {
   now: () => number;
+  /** Aborts at the cancellation's deadline (see hardStopOf): even a rollback's wait ends there. */
+  hardStop?: AbortSignal;
   runUrl?: string;
   /** Who asked: `@login` of a comment's author, or the workflow's actor. */
   actor: string;
@@ -48,6 +50,8 @@ export interface Probes {
 }
 
 export class RunContext {
+  /** The Service as the run first read it. */
+  found?: Service;
   /** The Service as last seen: read at the start, then as each write and each wait returned it. */
   service?: Service;
   /** The rollout this run started or resumed: only it may be rolled back on this run's failure. */
@@ -60,8 +64,17 @@ export class RunContext {
   checks?: Checks;
   /** Users' traffic read from Prometheus, and the judge of it (alpha shared with the probes' judge). */
   users?: { reader: UsersReader; judge: Judge };
+  /**
+   * While the run puts traffic back (cancelled, or failed mid-rollout): until when its reads and writes keep
+   * trying (epoch ms, real time).
+   */
+  until?: number;
+  /** Whether the run's cancellation has been dealt with (once per run: see recovery.ts `cancelled`). */
+  cancelSettled = false;
   /** Cancellation from the runner: every wait but a rollback's stops at it. */
   readonly signal?: AbortSignal;
+  /** The end of a cancelled run's time: even a rollback's wait ends there. */
+  readonly hardStop?: AbortSignal;
   /** The clock, injected (tests and scheduled rollouts set it). */
   readonly now: () => number;
 
@@ -76,6 +89,7 @@ export class RunContext {
     readonly opts: ShellOptions,
   ) {
     this.signal = opts.signal;
+    this.hardStop = opts.hardStop;
     this.now = opts.now;
   }
 

@@ -5,7 +5,7 @@
 import * as core from '@actions/core';
 import { formatDuration } from '../duration.ts';
 import { runSmokeTests } from '../health/smoke.ts';
-import { AbortedError, RolloutFailed, TimeoutError, TrafficRefused } from '../errors.ts';
+import { AbortedError, NameTaken, RolloutFailed, TimeoutError, TrafficRefused } from '../errors.ts';
 import { gatewayFor } from '../knative/hosts.ts';
 import { condition, resolvedPercents, tagUrl, type Service } from '../knative/types.ts';
 import {
@@ -17,7 +17,7 @@ import {
   type Next,
   type Verdict,
 } from '../rollout/planner.ts';
-import { progressionOf, type RolloutState } from '../rollout/state.ts';
+import { progressionOf, stableOf, type RolloutState } from '../rollout/state.ts';
 import { holdFromNow, isPromotion, promotionWaitsAt } from '../rollout/steps.ts';
 import { describePercents } from '../rollout/traffic.ts';
 import type { RunContext } from './context.ts';
@@ -25,7 +25,7 @@ import { hold, stopProbes } from './dwell.ts';
 import { callHooks, gatePromotion, preRollout } from './gates.ts';
 import { done } from './outcome.ts';
 import { failedMidRollout } from './recovery.ts';
-import { apply, candidateServed } from './traffic.ts';
+import { apply, candidateServed, rollBack, watchingState } from './traffic.ts';
 
 type Of<K extends Next['kind']> = Extract<Next, { kind: K }>;
 
@@ -184,7 +184,10 @@ async function readyAndSmoke(ctx: RunContext, state: RolloutState): Promise<Next
   try {
     ctx.service = await ctx.client.waitForService(
       inputs.service,
-      candidateServed(state.candidate, state.tag, ctx.service?.metadata.generation ?? 0, ctx.service),
+      watchingState(
+        ctx.service,
+        candidateServed(state.candidate, state.tag, ctx.service?.metadata.generation ?? 0, ctx.service),
+      ),
       { timeoutMs: inputs.timeoutMs, signal: ctx.signal },
       ctx.service,
     );
@@ -204,8 +207,16 @@ async function readyAndSmoke(ctx: RunContext, state: RolloutState): Promise<Next
       });
       core.endGroup();
       const back = rollback(state, reason, ctx.date());
-      await apply(ctx, back);
-      const message = `${reason}. No user traffic reached it; traffic stays on ${describeBaseline(state.baseline)}.`;
+      // A candidate never created (its name taken) leaves its tag's entry as the deploy found it.
+      const asFound =
+        e instanceof NameTaken ? ctx.found?.spec.traffic?.find((t) => t.tag === state.tag) : undefined;
+      await rollBack(ctx, back, inputs.timeoutMs, asFound);
+      const stable = stableOf(back.state);
+      const template =
+        ctx.service?.spec.template.metadata?.name === stable
+          ? `, and the Service's template is back to ${stable}'s`
+          : '';
+      const message = `${reason}. No user traffic reached it; traffic stays on ${describeBaseline(state.baseline)}${template}.`;
       done(ctx, 'rolled-back', message, ctx.service!, back.state);
       throw new RolloutFailed(message);
     }

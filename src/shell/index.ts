@@ -17,6 +17,8 @@ import { rollbackCommand } from './commands/rollback.ts';
 import { status } from './commands/status.ts';
 import { RunContext, type ShellOptions } from './context.ts';
 import { finish } from './outcome.ts';
+import { cancelled } from './recovery.ts';
+import type { Service } from '../knative/types.ts';
 
 export type { RunOptions, ShellOptions } from './context.ts';
 
@@ -37,9 +39,23 @@ export class Shell {
         `Service "${inputs.service}" not found in namespace "${inputs.namespace}": create it first (kubectl apply) or check 'namespace'`,
       );
     }
+    ctx.found = svc;
     ctx.service = svc;
     // A command that may smoke-test or probe must be able to reach the Service's hosts: known before any write.
     if (['deploy', 'promote', 'resume', 'advance'].includes(inputs.command)) checkGateways(svc, inputs);
+    try {
+      await this.command(svc);
+    } catch (e) {
+      // A cancel that reached a command outside a driven rollout (a promotion, a pause, the deploy's template
+      // write) is settled the same way: promoted, rolled back, or left where it was found, and said.
+      if (!ctx.signal?.aborted || ctx.report.status || ctx.cancelSettled || e instanceof InputError) throw e;
+      await cancelled(ctx);
+    }
+  }
+
+  private async command(svc: Service): Promise<void> {
+    const { ctx } = this;
+    const { inputs } = ctx;
     switch (inputs.command) {
       case 'deploy':
         return deploy(ctx, svc);

@@ -3,7 +3,14 @@
 // Knative routes whatever state the candidate is in. Flagger's pkg/router plays this part there.
 
 import * as core from '@actions/core';
-import { ConcurrentChange, KubeError, RolloutFailed, TimeoutError, TrafficRefused } from '../errors.ts';
+import {
+  ConcurrentChange,
+  KubeError,
+  NameTaken,
+  RolloutFailed,
+  TimeoutError,
+  TrafficRefused,
+} from '../errors.ts';
 import {
   condition,
   resolvedPercents,
@@ -50,20 +57,28 @@ export async function apply(ctx: RunContext, next: Next, waitMs = ctx.inputs.tim
  * builds on it. Should Knative refuse it all the same, the safest block follows: the template as it was, and
  * every user entry that would not resolve to a Ready revision pinned to the stable revision.
  */
-export async function rollBack(ctx: RunContext, next: Rollback, waitMs: number): Promise<void> {
+export async function rollBack(
+  ctx: RunContext,
+  next: Rollback,
+  waitMs: number,
+  /** The candidate was never created: its tag's entry goes back as the deploy found it. */
+  tagAsFound?: TrafficTarget,
+): Promise<void> {
   const stable = stableOf(next.state);
   const before = ctx.service;
-  const rev = await ctx.client.getRevision(stable).catch(() => undefined);
+  // Its template is worth one quick read, not the rollback's time: without it the traffic alone goes back.
+  const quick = ctx.until === undefined ? undefined : Math.min(ctx.until, Date.now() + 2000);
+  const rev = await ctx.client.getRevision(stable, { until: quick }).catch(() => undefined);
   const restore = rev && before?.spec.template.metadata?.name !== stable ? templateOf(rev) : undefined;
   let written: Written;
   try {
-    written = await write(ctx, next, { template: restore });
+    written = await write(ctx, next, { template: restore, tagAsFound });
   } catch (e) {
     if (!(restore && e instanceof KubeError && (e.code === 400 || e.code === 422))) throw e;
     core.warning(
       `The stable revision's template could not be put back (${e.message}); rolling back the traffic alone.`,
     );
-    written = await write(ctx, next);
+    written = await write(ctx, next, { tagAsFound });
   }
   try {
     await confirm(ctx, next, written, waitMs);
@@ -77,7 +92,7 @@ export async function rollBack(ctx: RunContext, next: Rollback, waitMs: number):
     template: restore ? before?.spec.template : undefined,
     routable,
   });
-  await confirm(ctx, next, written, waitMs);
+  await confirm(ctx, next, written, ctx.until === undefined ? waitMs : Math.max(500, ctx.until - Date.now()));
 }
 
 /** Which traffic entries resolve to a Ready revision now: read once per revision they name. */
@@ -89,8 +104,9 @@ async function routableTargets(ctx: RunContext, svc: Service): Promise<(t: Traff
     if (n) names.add(n);
   }
   const ready = new Set<string>();
+  const quick = ctx.until === undefined ? undefined : Math.min(ctx.until, Date.now() + 2000);
   for (const n of names) {
-    const r = await ctx.client.getRevision(n).catch(() => undefined);
+    const r = await ctx.client.getRevision(n, { until: quick }).catch(() => undefined);
     if (r && condition(r, 'Ready')?.status === 'True') ready.add(n);
   }
   return (t) => {
@@ -102,19 +118,24 @@ async function routableTargets(ctx: RunContext, svc: Service): Promise<(t: Traff
 /**
  * Writes the state's traffic, built on the Service as last seen. A 409 reads it again and rebuilds, unless
  * another run changed the rollout meanwhile (a rollback or promote command, a newer deploy): then this run
- * stops without writing over it (onConflict decides).
+ * stops without writing over it (onConflict decides). A 409 that finds this very write in place (its answer was
+ * lost, and the retry carried the old resourceVersion) takes it as written. While the run puts traffic back,
+ * the write keeps trying until ctx.until.
  */
 export async function write(
   ctx: RunContext,
   next: Next,
-  extra: { template?: Template; routable?: (t: TrafficTarget) => boolean } = {},
+  extra: { template?: Template; routable?: (t: TrafficTarget) => boolean; tagAsFound?: TrafficTarget } = {},
 ): Promise<Written> {
   const expected = ctx.service?.metadata.annotations?.[STATE_ANNOTATION];
   let state = next.state;
+  let sent: ServicePatch | undefined;
   const written = await ctx.client.update(
     ctx.inputs.service,
     (fresh) => {
       const found = fresh.metadata.annotations?.[STATE_ANNOTATION];
+      if (sent && found === sent.metadata.annotations[STATE_ANNOTATION])
+        return { patch: undefined, result: sent };
       state = next.state;
       if (found !== expected) {
         const other = decodeState(found).state;
@@ -123,10 +144,12 @@ export async function write(
         state = decision.state;
         if (decision.warning) core.warning(decision.warning);
       }
-      const patch = patchFor(fresh, state, extra.template, extra.routable);
+      const patch = patchFor(fresh, state, extra.template, extra.routable, extra.tagAsFound);
+      sent = patch;
       return { patch, result: patch };
     },
     ctx.service,
+    { until: ctx.until },
   );
   const before = decodeState(expected).state?.phase;
   ctx.service = written.service;
@@ -146,14 +169,14 @@ export async function confirm(ctx: RunContext, next: Next, written: Written, wai
   try {
     ctx.service = await ctx.client.waitForService(
       ctx.inputs.service,
-      (svc) => {
+      watchingState(written.service, (svc) => {
         const v = routeVerdict(svc, generation, wanted(svc));
         if (v.kind === 'refused')
           throw new TrafficRefused(v.reason, v.message, servedSplit(svc, written.service));
         return v.kind === 'served' ? svc : undefined;
-      },
-      // A rollback is confirmed even when the run is being cancelled.
-      { timeoutMs: waitMs, signal: next.kind === 'rollback' ? undefined : ctx.signal },
+      }),
+      // A rollback is confirmed even when the run is being cancelled, until the cancelled run's time is up.
+      { timeoutMs: waitMs, signal: next.kind === 'rollback' ? ctx.hardStop : ctx.signal },
       written.service,
     );
   } catch (e) {
@@ -172,6 +195,31 @@ export async function confirm(ctx: RunContext, next: Next, written: Written, wai
 }
 
 /**
+ * A wait's check that also watches the rollout's state: once another run has changed it (a rollback, a
+ * promotion, a racing advance, a newer deploy), the wait stops at once with ConcurrentChange, and this run writes
+ * nothing more. `mine` is the Service as this run last wrote or read it.
+ */
+export function watchingState<T>(
+  mine: Service | undefined,
+  check: (svc: Service) => T | undefined,
+): (svc: Service) => T | undefined {
+  const expected = mine?.metadata.annotations?.[STATE_ANNOTATION];
+  return (svc) => {
+    const found = svc.metadata.annotations?.[STATE_ANNOTATION];
+    if (found !== expected) {
+      const other = decodeState(found).state;
+      throw new ConcurrentChange(
+        'another run changed this rollout while this run waited for the cluster' +
+          (other ? ` (it is now ${other.phase} of ${other.candidate} at ${other.percent}%)` : '') +
+          ', so this run stops without writing over it',
+        other,
+      );
+    }
+    return check(svc);
+  };
+}
+
+/**
  * The check of the wait for a candidate: Ready, and its tag served (status.traffic resolves the tag to it at the
  * observed generation and RoutesReady is True: the gateway serves it). A failed candidate, a name taken, or a
  * refusal that waiting for the candidate will not end stop the wait at once.
@@ -186,8 +234,21 @@ export function candidateServed(candidate: string, tag: string, minGeneration: n
       );
     }
     const routes = condition(svc, 'RoutesReady');
-    if (routes?.status === 'False' && routes.reason === 'RevisionNameTaken') {
-      throw new RolloutFailed(`revision ${candidate} cannot be created: ${routes.message}`);
+    const config = condition(svc, 'ConfigurationsReady');
+    const clash =
+      routes?.status === 'False' && routes.reason === 'RevisionNameTaken'
+        ? 'RevisionNameTaken'
+        : (svc.status?.observedGeneration ?? 0) >= minGeneration &&
+            config?.status === 'False' &&
+            config.reason === 'RevisionFailed' &&
+            /already exists/.test(config.message ?? '')
+          ? 'RevisionFailed: already exists'
+          : undefined;
+    if (clash) {
+      throw new NameTaken(
+        `revision ${candidate} cannot be created: the name is taken by a revision with another spec (${clash}). ` +
+          `Give a new 'revision-name', or push a new commit (the default, <service>-<sha7>, changes with every commit)`,
+      );
     }
     if ((svc.status?.observedGeneration ?? 0) < minGeneration) return undefined;
     if (routes?.status === 'False') {

@@ -256,7 +256,10 @@ describe('promote, rollback and cancellation', () => {
     );
     expect(r.code).toBe(1);
     expect(r.durationMs).toBeLessThan(15_000);
-    expect(r.stdout).toMatch(/Stopped \(the run was cancelled\): traffic is back on hello-00001 100%/);
+    expect(errorLines(r.stdout).join('\n')).toMatch(
+      /Stopped \(the run was cancelled \(SIGINT\)\): traffic is back on hello-00001 100%, confirmed by the route/,
+    );
+    expect(r.outputs.status).toBe('rolled-back');
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });
   });
 

@@ -74,6 +74,8 @@ export interface RunActionOptions {
   cancelOn?: string;
   /** With cancelOn: SIGKILL instead, as when the runner machine is lost. */
   kill?: boolean;
+  /** Called just before the cancel's SIGINT is sent (to change the cluster's behaviour at that moment). */
+  onCancel?: () => void;
   timeoutMs?: number;
   /** The event: its name and payload (default: a push, from @octokit/webhooks-examples). */
   event?: { name: string; payload: unknown };
@@ -144,21 +146,27 @@ export function runAction(opts: RunActionOptions): Promise<ActionResult> {
     let stdout = '';
     let stderr = '';
     let cancelled = false;
+    const after: NodeJS.Timeout[] = [];
+    /** What the GitHub runner does on cancel: SIGINT, SIGTERM 7.5 s later, SIGKILL 2.5 s after that. */
+    const runnerCancel = () => {
+      if (cancelled) return;
+      cancelled = true;
+      opts.onCancel?.();
+      if (opts.kill) return void child.kill('SIGKILL');
+      child.kill('SIGINT');
+      after.push(setTimeout(() => child.kill('SIGTERM'), 7_500));
+      after.push(setTimeout(() => child.kill('SIGKILL'), 10_000));
+    };
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
-      if (opts.cancelOn && !cancelled && stdout.includes(opts.cancelOn)) {
-        cancelled = true;
-        child.kill(opts.kill ? 'SIGKILL' : 'SIGINT');
-      }
+      if (opts.cancelOn && stdout.includes(opts.cancelOn)) runnerCancel();
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const cancel = opts.cancelAfterMs
-      ? setTimeout(() => child.kill('SIGINT'), opts.cancelAfterMs)
-      : undefined;
+    if (opts.cancelAfterMs) after.push(setTimeout(runnerCancel, opts.cancelAfterMs));
     const kill = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      clearTimeout(cancel);
+      after.forEach(clearTimeout);
       clearTimeout(kill);
       keepLog(stdout, readFileSync(outputPath, 'utf8'), readFileSync(summaryPath, 'utf8'));
       resolve({

@@ -2,7 +2,7 @@
 // A rollout of the same revision already under way is resumed where it stands.
 
 import * as core from '@actions/core';
-import { PlanError } from '../../errors.ts';
+import { AbortedError, PlanError } from '../../errors.ts';
 import { resolvedPercents, type Service } from '../../knative/types.ts';
 import { describeBaseline } from '../../rollout/planner.ts';
 import { planDeploy, withDeployment, type DeployObservation } from '../../rollout/deploy.ts';
@@ -52,6 +52,8 @@ export async function deploy(ctx: RunContext, svc: Service): Promise<void> {
 
   let current: RolloutState;
   if (plan.kind === 'start') {
+    // Cancelled while reading and planning: nothing is written.
+    if (ctx.signal?.aborted) throw new AbortedError();
     // The Deployment first, so that its id is in the state written with the template.
     const deployment =
       opts.deployments &&

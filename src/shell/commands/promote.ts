@@ -31,6 +31,7 @@ export async function promote(ctx: RunContext, svc: Service): Promise<void> {
     inputs.progression,
   );
   const current = state!;
+  ctx.rollout = current;
   ctx.reportOn(current);
   if (dryRunStops(ctx, svc, next.state)) return;
   const rev = await ctx.client.getRevision(current.candidate);

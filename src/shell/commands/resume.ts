@@ -19,6 +19,7 @@ export async function resume(ctx: RunContext, svc: Service): Promise<void> {
     ctx.date(),
     ctx.inputs.progression,
   );
+  ctx.rollout = state;
   ctx.reportOn(state);
   if (dryRunStops(ctx, svc, state)) return;
   ctx.mark(state.percent);

@@ -15,6 +15,7 @@ import { buildTraffic, describePercents } from './traffic.ts';
 import {
   encodeState,
   isActive,
+  isPreview,
   record,
   STATE_ANNOTATION,
   STATE_VERSION,
@@ -93,17 +94,22 @@ export function patchFor(
   template?: Template,
   /** For a rollback Knative refused: which user entries resolve to a Ready revision (the rest are pinned to stable). */
   routable?: (t: TrafficTarget) => boolean,
+  /** Tags of other rollouts that ended with this write (a preview this deploy replaces): their entries go. */
+  retired: readonly string[] = [],
 ): ServicePatch {
+  const promoted = state.phase === 'promoted';
   const traffic = buildTraffic(svc.spec.traffic ?? [], {
     tag: state.tag,
     stableTag: state.stableTag,
     baseline: state.baseline,
     candidate: state.candidate,
     percent: state.percent,
-    promoted: state.phase === 'promoted',
+    promoted,
     pinned: state.phase === 'stepping',
     dropped: state.phase === 'rolled-back',
     routable,
+    // A preview's tag ends with it: once promoted, `pr-<number>` would follow later, unrelated candidates.
+    retired: promoted && isPreview(state) ? [...retired, state.tag] : retired,
   });
   return {
     metadata: {
@@ -276,9 +282,15 @@ export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPl
   return {
     kind: 'start',
     state,
-    patch: patchFor(service, state, template),
+    patch: patchFor(service, state, template, undefined, supersededTags(active, state)),
     superseded: active?.candidate,
   };
+}
+
+/** The tag of a preview that a new rollout replaces goes with it, unless the new rollout uses it too. */
+function supersededTags(active: RolloutState | undefined, state: RolloutState): string[] {
+  if (!active || !isPreview(active)) return [];
+  return active.tag === state.tag || active.tag === state.stableTag ? [] : [active.tag];
 }
 
 /** A deploy plan with the GitHub Deployment created for it, kept in the state written with the template. */

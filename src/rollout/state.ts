@@ -79,6 +79,16 @@ export interface RolloutState {
   history: Decision[];
 }
 
+/** The tag a pull request's preview is deployed under. */
+export function previewTag(pr: number): string {
+  return `pr-${pr}`;
+}
+
+/** A preview: a rollout deployed from a pull request, under its `pr-<number>` tag. */
+export function isPreview(state: Pick<RolloutState, 'pr' | 'tag'> | undefined): boolean {
+  return state?.pr !== undefined && state.tag === previewTag(state.pr);
+}
+
 export function stableOf(state: Pick<RolloutState, 'baseline'>): string {
   return state.baseline[0]!.revisionName;
 }

@@ -6,7 +6,16 @@ import { describeWindow, type Window } from '../health/probe.ts';
 import type { TrafficTarget } from '../knative/types.ts';
 
 export type Status =
-  'promoted' | 'rolled-back' | 'progressing' | 'paused' | 'unchanged' | 'planned' | 'refused' | 'ignored';
+  | 'promoted'
+  | 'rolled-back'
+  | 'progressing'
+  | 'paused'
+  /** A closed pull request's preview removed: its tag gone (a preview still parked is rolled back). */
+  | 'closed'
+  | 'unchanged'
+  | 'planned'
+  | 'refused'
+  | 'ignored';
 
 export interface StepReport {
   label: string;
@@ -219,6 +228,7 @@ const HEADLINE: Record<Status, string> = {
   'rolled-back': '↩️ Rolled back',
   progressing: '⏳ Progressing',
   paused: '⏸️ Paused',
+  closed: '🧹 Preview removed',
   refused: '🚫 Refused',
   ignored: '➖ Ignored',
   unchanged: '➖ Unchanged',
@@ -277,6 +287,7 @@ const SEVERITY: Status[] = [
   'progressing',
   'paused',
   'promoted',
+  'closed',
   'planned',
   'unchanged',
   'ignored',

@@ -43,7 +43,9 @@ export interface Decision {
     | 'superseded'
     | 'fail'
     | 'pause'
-    | 'resume';
+    | 'resume'
+    /** The pull request of a preview was closed: the preview ended, rolled back. */
+    | 'close';
   /** Candidate percent after the decision. */
   percent: number;
   verdict?: 'pass' | 'fail';

@@ -1,7 +1,8 @@
-// A preview's `pr-<number>` tag ends with the preview: promoted, replaced by a new deploy or preview, or rolled
-// back. Other runs' and users' entries are never touched. Pure: plans and blocks only.
+// A preview's `pr-<number>` tag ends with the preview: promoted, replaced by a new deploy or preview, rolled back,
+// or its pull request closed. Other runs' and users' entries are never touched. Pure: plans and blocks only.
 
 import { describe, expect, it } from 'vitest';
+import { PlanError } from '../../src/errors.ts';
 import { parseSteps } from '../../src/inputs.ts';
 import type { Service, TrafficTarget } from '../../src/knative/types.ts';
 import { patchFor, planDeploy, type PlanInputs } from '../../src/rollout/deploy.ts';
@@ -12,6 +13,7 @@ import {
   resumeRollout,
   rollback,
 } from '../../src/rollout/planner.ts';
+import { planClose, untagVerdict } from '../../src/rollout/preview.ts';
 import { encodeState, isPreview, STATE_ANNOTATION, type RolloutState } from '../../src/rollout/state.ts';
 import { buildTraffic } from '../../src/rollout/traffic.ts';
 
@@ -212,5 +214,108 @@ describe('buildTraffic with retired tags', () => {
 
   it("never drops the plan's own tag while the candidate uses it", () => {
     expect(tags(buildTraffic(current, { ...plan, percent: 10, retired: ['latest'] }))).toContain('latest');
+  });
+});
+
+describe('planClose', () => {
+  it('ends the preview still parked at 0%: rolled back, the decision saying the pull request was closed', () => {
+    const { state, service } = parked();
+    const plan = planClose(service, state, 7, '@Codertocat', now);
+    expect(plan.kind).toBe('end');
+    if (plan.kind !== 'end') return;
+    expect(plan.next.state).toMatchObject({ phase: 'rolled-back', percent: 0, candidate: 'hello-a1b2c3d' });
+    expect(plan.next.state.paused).toBeUndefined();
+    expect(plan.next.state.history.at(-1)).toMatchObject({
+      action: 'close',
+      detail: 'pull request #7 was closed (@Codertocat): the preview ends, and tag pr-7 with it',
+    });
+    // Written as any rollback is: the stable revision alone, the user's entries as they were.
+    expect(patchFor(service, plan.next.state).spec.traffic).toEqual([
+      { tag: 'stable', revisionName: 'hello-v1', latestRevision: false, percent: 100 },
+      ...user,
+    ]);
+  });
+
+  it('leaves a rollout of the pull request that has traffic as it is, and says what to do', () => {
+    const { state, service } = parked();
+    const at10 = promoteTo(state, 'hello', 10, 60_000, '@Codertocat', now).state;
+    expect(() => planClose(service, at10, 7, '@Codertocat', now)).toThrow(PlanError);
+    expect(() => planClose(service, at10, 7, '@Codertocat', now)).toThrow(
+      'pull request #7 is closed, but its rollout of hello-a1b2c3d on Service "hello" has 10% of traffic, so it is left as it is (tag pr-7 too): promote it or roll it back (command: rollback)',
+    );
+  });
+
+  it('removes an entry left under pr-<number> alone: the rest of spec.traffic as read, no annotation', () => {
+    const leftover = { tag: 'pr-7', latestRevision: true, percent: 0 };
+    const traffic: TrafficTarget[] = [
+      { tag: 'stable', revisionName: 'hello-v2', latestRevision: false, percent: 100 },
+      leftover,
+      ...user,
+    ];
+    const promoted: RolloutState = { ...parked().state, phase: 'promoted', percent: 100 };
+    for (const state of [promoted, undefined]) {
+      const plan = planClose(svc(traffic, state, 'hello-v2'), state, 7, '@Codertocat', now);
+      expect(plan).toEqual({
+        kind: 'untag',
+        tag: 'pr-7',
+        entry: leftover,
+        patch: {
+          metadata: { resourceVersion: '42' },
+          spec: { traffic: [traffic[0], ...user] },
+        },
+      });
+    }
+  });
+
+  it('does nothing when there is nothing of the pull request on the Service', () => {
+    const { state, service } = parked(8, 'b2c3d4e');
+    expect(planClose(service, state, 7, '@Codertocat', now)).toEqual({
+      kind: 'nothing',
+      tag: 'pr-7',
+      reason: 'Service "hello" has no preview of #7 and no tag pr-7',
+    });
+    expect(planClose(svc(user), undefined, 7, '@Codertocat', now).kind).toBe('nothing');
+  });
+
+  it('never removes the tag of another rollout in progress, nor an entry that carries traffic', () => {
+    const main = planDeploy(
+      { service: svc([{ latestRevision: true, percent: 100 }]), now },
+      inputs({ tag: 'pr-7', revisionName: 'hello-v2', image: 'app:v2' }),
+    );
+    if (main.kind !== 'start') throw new Error('expected start');
+    expect(planClose(svc(main.patch.spec.traffic, main.state), main.state, 7, '@a', now)).toMatchObject({
+      kind: 'nothing',
+      reason:
+        'tag pr-7 belongs to the rollout of hello-v2 in progress, not to a preview of #7: it is left alone',
+    });
+    const split: TrafficTarget[] = [
+      { revisionName: 'hello-v1', latestRevision: false, percent: 70 },
+      { tag: 'pr-7', revisionName: 'hello-v2', latestRevision: false, percent: 30 },
+    ];
+    expect(() => planClose(svc(split), undefined, 7, '@a', now)).toThrow(
+      'tag pr-7 of Service "hello" carries 30% of traffic, so it is not removed: move that traffic to another entry, then remove the entry',
+    );
+  });
+});
+
+describe('untagVerdict', () => {
+  const routed = (gen: number, traffic: TrafficTarget[], ready: 'True' | 'False' | 'Unknown'): Service => ({
+    ...svc([]),
+    status: {
+      observedGeneration: gen,
+      traffic,
+      conditions: [{ type: 'RoutesReady', status: ready, reason: ready === 'False' ? 'Refused' : undefined }],
+    },
+  });
+  const stable = { revisionName: 'hello-v1', percent: 100 };
+
+  it('is served once the write is observed, the tag is gone and RoutesReady is True', () => {
+    expect(untagVerdict(routed(3, [stable], 'True'), 4, 'pr-7').kind).toBe('pending');
+    expect(
+      untagVerdict(routed(4, [stable, { tag: 'pr-7', revisionName: 'x' }], 'True'), 4, 'pr-7').kind,
+    ).toBe('pending');
+    expect(untagVerdict(routed(4, [stable], 'Unknown'), 4, 'pr-7').kind).toBe('pending');
+    expect(untagVerdict(routed(4, [stable], 'False'), 4, 'pr-7').kind).toBe('refused');
+    expect(untagVerdict(routed(4, [stable], 'True'), 4, 'pr-7')).toEqual({ kind: 'served' });
   });
 });

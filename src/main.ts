@@ -19,7 +19,7 @@ import {
 import { hardStopOf } from './cancellation.ts';
 import { ConcurrentChange, InputError, isExpected } from './errors.ts';
 import { KnativeClient, loadKubeConfig } from './knative/client.ts';
-import { reportedStatus, STATE_ANNOTATION } from './rollout/state.ts';
+import { previewTag, reportedStatus, STATE_ANNOTATION } from './rollout/state.ts';
 import { commentOutput, earlyOutputs, runOutputs } from './report/outputs.ts';
 import { commentBody, newReport, type RunReport } from './report/report.ts';
 import { Shell, type RunOptions } from './shell/index.ts';
@@ -102,6 +102,8 @@ export async function run(opts: RunOptions = {}): Promise<void> {
   const ctx: ParseContext = { sha: process.env.GITHUB_SHA ?? '' };
   let actor = process.env.GITHUB_ACTOR ? `@${process.env.GITHUB_ACTOR}` : 'the workflow';
   let preview: { pr: number; sha: string } | undefined;
+  /** A pull request that was closed: `close` removes its preview. */
+  let pullRequest: number | undefined;
   let conversation: Conversation | undefined;
   let commandLine: string | undefined;
   /** A failure before the cluster was touched; a comment command is answered with it. */
@@ -151,12 +153,18 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     }
   } else {
     Object.assign(ctx, { command: d.command, percent: d.percent, revision: d.revision });
+    if (d.command === 'close' && d.pr !== undefined) {
+      pullRequest = d.pr;
+      ctx.tag = previewTag(d.pr);
+    }
     const why =
       d.source === 'input'
         ? "the 'command' input"
         : d.source === 'local'
           ? 'no event: a local run'
-          : `the ${d.source} event`;
+          : d.source === 'pull_request'
+            ? `pull request #${d.pr} was closed`
+            : `the ${d.source} event`;
     core.info(`Command: ${d.command} (${why}).`);
   }
 
@@ -229,6 +237,7 @@ export async function run(opts: RunOptions = {}): Promise<void> {
       runUrl,
       actor,
       preview,
+      pullRequest,
       sha: ctx.sha,
       deployments,
     });

@@ -166,7 +166,7 @@ describe('command, service and namespace', () => {
     expectError(
       { command },
       'command',
-      `"${command}" is not a command: expected auto or one of deploy, promote, rollback, advance, pause, resume, status, help`,
+      `"${command}" is not a command: expected auto or one of deploy, promote, rollback, advance, pause, resume, close, status, help`,
     );
   });
 
@@ -1022,7 +1022,7 @@ describe('GitHub integration inputs', () => {
 
   it('refuses an unknown command', () => {
     expect(errorOf(() => gh({ command: 'ship' })).message).toBe(
-      `Input 'command': "ship" is not a command: expected auto or one of deploy, promote, rollback, advance, pause, resume, status, help`,
+      `Input 'command': "ship" is not a command: expected auto or one of deploy, promote, rollback, advance, pause, resume, close, status, help`,
     );
   });
 

@@ -96,7 +96,9 @@ export type Dispatch =
       percent?: string;
       revision?: string;
       /** What decided the command. */
-      source: 'input' | 'push' | 'workflow_dispatch' | 'schedule' | 'local';
+      source: 'input' | 'push' | 'workflow_dispatch' | 'schedule' | 'pull_request' | 'local';
+      /** The pull request the event is about: the one whose preview `close` removes. */
+      pr?: number;
     }
   | { kind: 'comment'; comment: CommentEvent; parsed: Exclude<ParsedComment, { kind: 'none' }> }
   /** Nothing to do, and nothing to say but a line in the log. */
@@ -113,7 +115,12 @@ interface Payload {
     user?: { login?: string; type?: string };
   };
   issue?: { number?: number; pull_request?: unknown };
+  number?: number;
+  pull_request?: { number?: number };
 }
+
+/** The events about one pull request, which `close` takes the pull request's number from. */
+const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target'];
 
 export function dispatch(
   eventName: string,
@@ -158,7 +165,11 @@ export function dispatch(
       },
     };
   }
-  if (gh.command !== 'auto') return { kind: 'run', command: gh.command, source: 'input' };
+  const pr = PULL_REQUEST_EVENTS.includes(eventName) ? (p.pull_request?.number ?? p.number) : undefined;
+  if (gh.command !== 'auto') {
+    if (gh.command === 'close' && pr === undefined) throw closeNeedsPullRequest(eventName);
+    return { kind: 'run', command: gh.command, source: 'input', ...(pr !== undefined ? { pr } : {}) };
+  }
   switch (eventName) {
     case 'push':
       return { kind: 'run', command: 'deploy', source: 'push' };
@@ -167,6 +178,20 @@ export function dispatch(
       return { kind: 'run', command: 'deploy', source: 'local' };
     case 'schedule':
       return { kind: 'run', command: 'advance', source: 'schedule' };
+    case 'pull_request':
+    case 'pull_request_target':
+      // A closed pull request's preview is torn down; any other change to a pull request is not for auto.
+      if (p.action === 'closed') {
+        if (pr === undefined)
+          return { kind: 'ignore', reason: `the ${eventName} event carries no pull request` };
+        return { kind: 'run', command: 'close', source: 'pull_request', pr };
+      }
+      throw new InputError(
+        'command',
+        `is auto, and a ${eventName} event does not say which command to run, except when the pull request is ` +
+          `closed (this one is "${p.action ?? ''}"): trigger on ${eventName} with types: [closed] to remove its ` +
+          `preview, or set command (one of ${COMMANDS.join(', ')})`,
+      );
     case 'workflow_dispatch': {
       const inputs = p.inputs ?? {};
       const text = typeof inputs.command === 'string' && inputs.command !== '' ? inputs.command : 'deploy';
@@ -176,6 +201,7 @@ export function dispatch(
           `the workflow_dispatch input command "${text}" is not a command: expected one of ${COMMANDS.join(', ')}`,
         );
       }
+      if (text === 'close') throw closeNeedsPullRequest(eventName);
       const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
       return {
         kind: 'run',
@@ -189,9 +215,18 @@ export function dispatch(
       throw new InputError(
         'command',
         `is auto, and a ${eventName} event does not say which command to run: set command ` +
-          `(one of ${COMMANDS.join(', ')}), or run on push, workflow_dispatch, issue_comment or schedule`,
+          `(one of ${COMMANDS.join(', ')}), or run on push, workflow_dispatch, issue_comment, schedule or ` +
+          'pull_request closed',
       );
   }
+}
+
+function closeNeedsPullRequest(eventName: string): InputError {
+  return new InputError(
+    'command',
+    `is close, which removes the preview of the pull request the event is about, and a ${eventName || 'local'} ` +
+      'run is about no pull request: run it on pull_request (types: [closed])',
+  );
 }
 
 /** The help text a `help` command and an invalid command reply with. */

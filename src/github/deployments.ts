@@ -55,7 +55,10 @@ export function statusFor(
         environmentUrl: url,
       };
     case 'rolled-back': {
-      const why = state.history.at(-1)?.detail ?? 'rolled back';
+      const last = state.history.at(-1);
+      const why = last?.detail ?? 'rolled back';
+      // A preview whose pull request was closed did not fail: it is over.
+      if (last?.action === 'close') return { state: 'inactive', description: `Closed: ${why}` };
       // A release that had been promoted is replaced; one that never got there failed.
       return before === 'promoted'
         ? { state: 'inactive', description: `Rolled back: ${why}` }

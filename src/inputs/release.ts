@@ -87,7 +87,8 @@ export function parseTags(
     throw new InputError('stable-tag', `"${stableTag}" is also the candidate 'tag': they must differ`);
   }
   // Each tag's host label, `<tag>-<service>`, must fit in 63 characters, or Knative fails the whole Route.
-  if (service && command !== 'status' && command !== 'help') {
+  // A close writes no tag: it only removes one.
+  if (service && command !== 'status' && command !== 'help' && command !== 'close') {
     const opts = { serviceInput: target.serviceInput };
     checkTagLabel('tag', tag, service, namespace, { ...opts, preview: ctx.tag !== undefined });
     if (stableTag !== '') checkTagLabel('stable-tag', stableTag, service, namespace, opts);

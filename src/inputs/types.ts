@@ -7,7 +7,8 @@ import type { Role } from '../github/api.ts';
 import type { Template } from '../knative/types.ts';
 import type { Step } from '../rollout/state.ts';
 
-export type Command = 'deploy' | 'promote' | 'rollback' | 'advance' | 'pause' | 'resume' | 'status' | 'help';
+export type Command =
+  'deploy' | 'promote' | 'rollback' | 'advance' | 'pause' | 'resume' | 'close' | 'status' | 'help';
 export const COMMANDS: readonly Command[] = [
   'deploy',
   'promote',
@@ -15,6 +16,7 @@ export const COMMANDS: readonly Command[] = [
   'advance',
   'pause',
   'resume',
+  'close',
   'status',
   'help',
 ];

@@ -14,10 +14,13 @@ export function serviceOutputs(
   tag: string,
 ): void {
   const percent = state && report.candidate === state.candidate ? state.percent : 0;
+  // A tag that is no longer in spec.traffic (rolled back, a preview promoted or closed) has no URL.
+  const candidateTag = state?.tag ?? tag;
+  const tagged = (svc.spec.traffic ?? []).some((t) => t.tag === candidateTag);
   core.setOutput('status', report.status ?? '');
   core.setOutput('revision', report.candidate ?? '');
   core.setOutput('stable-revision', report.stable ?? '');
-  core.setOutput('tag-url', tagUrl(svc, state?.tag ?? tag) ?? '');
+  core.setOutput('tag-url', (tagged && tagUrl(svc, candidateTag)) || '');
   core.setOutput('url', svc.status?.url ?? '');
   core.setOutput('percent', String(percent));
   core.setOutput(

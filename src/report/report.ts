@@ -10,6 +10,8 @@ export type Status =
   | 'rolled-back'
   | 'progressing'
   | 'paused'
+  /** A closed pull request's preview removed: its tag gone (a preview still parked is rolled back). */
+  | 'closed'
   | 'unchanged'
   | 'planned'
   | 'refused'
@@ -229,6 +231,7 @@ const HEADLINE: Record<Status, string> = {
   'rolled-back': '↩️ Rolled back',
   progressing: '⏳ Progressing',
   paused: '⏸️ Paused',
+  closed: '🧹 Preview removed',
   refused: '🚫 Refused',
   ignored: '➖ Ignored',
   unchanged: '➖ Unchanged',
@@ -288,6 +291,7 @@ const SEVERITY: Status[] = [
   'progressing',
   'paused',
   'promoted',
+  'closed',
   'planned',
   'unchanged',
   'ignored',

@@ -15,6 +15,7 @@ import { buildTraffic, describePercents } from './traffic.ts';
 import {
   encodeState,
   isActive,
+  isPreview,
   record,
   STATE_ANNOTATION,
   STATE_VERSION,
@@ -90,23 +91,32 @@ export interface ServicePatch {
 export function patchFor(
   svc: Service,
   state: RolloutState,
-  template?: Template,
-  /** For a rollback Knative refused: which user entries resolve to a Ready revision (the rest are pinned to stable). */
-  routable?: (t: TrafficTarget) => boolean,
-  /** For a rollback of a candidate never created: its tag's entry as the deploy found it (TrafficPlan.tagAsFound). */
-  tagAsFound?: TrafficTarget,
+  opts: {
+    /** The template to write with the traffic (a deploy's, or a rollback's stable one). */
+    template?: Template;
+    /** For a rollback Knative refused: which user entries resolve to a Ready revision (the rest are pinned to stable). */
+    routable?: (t: TrafficTarget) => boolean;
+    /** For a rollback of a candidate never created: its tag's entry as the deploy found it (TrafficPlan.tagAsFound). */
+    tagAsFound?: TrafficTarget;
+    /** Tags of other rollouts that ended with this write (a preview this deploy replaces): their entries go. */
+    retired?: readonly string[];
+  } = {},
 ): ServicePatch {
+  const { template, routable, tagAsFound, retired = [] } = opts;
+  const promoted = state.phase === 'promoted';
   const traffic = buildTraffic(svc.spec.traffic ?? [], {
     tag: state.tag,
     stableTag: state.stableTag,
     baseline: state.baseline,
     candidate: state.candidate,
     percent: state.percent,
-    promoted: state.phase === 'promoted',
+    promoted,
     pinned: state.phase === 'stepping',
     dropped: state.phase === 'rolled-back',
     routable,
     tagAsFound: tagAsFound && tagAsFound.revisionName !== state.candidate ? tagAsFound : undefined,
+    // A preview's tag ends with it: once promoted, `pr-<number>` would follow later, unrelated candidates.
+    retired: promoted && isPreview(state) ? [...retired, state.tag] : retired,
   });
   return {
     metadata: {
@@ -279,9 +289,15 @@ export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPl
   return {
     kind: 'start',
     state,
-    patch: patchFor(service, state, template),
+    patch: patchFor(service, state, { template, retired: supersededTags(active, state) }),
     superseded: active?.candidate,
   };
+}
+
+/** The tag of a preview that a new rollout replaces goes with it, unless the new rollout uses it too. */
+function supersededTags(active: RolloutState | undefined, state: RolloutState): string[] {
+  if (!active || !isPreview(active)) return [];
+  return active.tag === state.tag || active.tag === state.stableTag ? [] : [active.tag];
 }
 
 /** A deploy plan with the GitHub Deployment created for it, kept in the state written with the template. */

@@ -43,7 +43,9 @@ export interface Decision {
     | 'superseded'
     | 'fail'
     | 'pause'
-    | 'resume';
+    | 'resume'
+    /** The pull request of a preview was closed: the preview ended, rolled back. */
+    | 'close';
   /** Candidate percent after the decision. */
   percent: number;
   verdict?: 'pass' | 'fail';
@@ -77,6 +79,16 @@ export interface RolloutState {
   pr?: number;
   sha?: string;
   history: Decision[];
+}
+
+/** The tag a pull request's preview is deployed under. */
+export function previewTag(pr: number): string {
+  return `pr-${pr}`;
+}
+
+/** A preview: a rollout deployed from a pull request, under its `pr-<number>` tag. */
+export function isPreview(state: Pick<RolloutState, 'pr' | 'tag'> | undefined): boolean {
+  return state?.pr !== undefined && state.tag === previewTag(state.pr);
 }
 
 export function stableOf(state: Pick<RolloutState, 'baseline'>): string {

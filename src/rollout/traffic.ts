@@ -32,6 +32,12 @@ export interface TrafficPlan {
    * as the deploy found it, put back as it was (it cannot resolve to the candidate).
    */
   tagAsFound?: TrafficTarget;
+  /**
+   * Tags of rollouts that ended, whose entries go from the block: a preview's `pr-<number>` once the preview is
+   * promoted (left following the latest revision, its URL would serve later, unrelated candidates) or replaced by
+   * a new rollout. Only ever a tag of the action's own rollouts; the plan's own tags stay while they are in use.
+   */
+  retired?: readonly string[];
 }
 
 /** Splits `total` among `weights` in proportion, in whole percents that add up exactly (largest remainder). */
@@ -66,13 +72,15 @@ export function isManaged(
 /** The user's own entries from the current `spec.traffic`, percent set to 0. */
 export function userEntries(
   current: TrafficTarget[],
-  plan: Pick<TrafficPlan, 'tag' | 'stableTag' | 'baseline' | 'candidate' | 'routable'>,
+  plan: Pick<TrafficPlan, 'tag' | 'stableTag' | 'baseline' | 'candidate' | 'routable' | 'retired'>,
 ): TrafficTarget[] {
   const known = new Set(plan.baseline.map((b) => b.revisionName));
   if (plan.candidate) known.add(plan.candidate);
   const stable = plan.baseline[0]?.revisionName;
+  const retired = new Set(plan.retired);
   return current
     .filter((t) => !isManaged(t, plan.tag, plan.stableTag, known))
+    .filter((t) => t.tag === undefined || !retired.has(t.tag))
     .map((t) => {
       const { url: _url, ...rest } = t;
       if (stable && plan.routable && !plan.routable(t)) {
@@ -93,7 +101,8 @@ export function buildTraffic(current: TrafficTarget[], plan: TrafficPlan): Traff
       : { revisionName, latestRevision: false, percent };
   if (plan.promoted && plan.candidate) {
     out.push(pin(plan.candidate, 100, plan.stableTag || undefined));
-    out.push({ tag: plan.tag, latestRevision: true, percent: 0 });
+    // The candidate's tag follows the latest revision from now on, unless it ends with the rollout (a preview's).
+    if (!plan.retired?.includes(plan.tag)) out.push({ tag: plan.tag, latestRevision: true, percent: 0 });
   } else {
     const shares = apportion(
       plan.baseline.map((b) => b.percent),

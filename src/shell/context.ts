@@ -33,6 +33,8 @@ export interface ShellOptions extends RunOptions {
   actor: string;
   /** A deploy from a pull request comment: a preview of its head commit, parked at 0% under tag pr-<number>. */
   preview?: { pr: number; sha: string };
+  /** A pull request that was closed (command close): its preview's tag goes. */
+  pullRequest?: number;
   /** The commit deployed, for the GitHub Deployment. */
   sha?: string;
   deployments?: Deployments;

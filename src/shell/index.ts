@@ -9,6 +9,7 @@ import { checkGateways } from '../knative/hosts.ts';
 import type { Inputs } from '../inputs.ts';
 import type { RunReport } from '../report/report.ts';
 import { advance } from './commands/advance.ts';
+import { close } from './commands/close.ts';
 import { deploy } from './commands/deploy.ts';
 import { pause } from './commands/pause.ts';
 import { promote } from './commands/promote.ts';
@@ -71,6 +72,8 @@ export class Shell {
         return pause(ctx, svc);
       case 'resume':
         return resume(ctx, svc);
+      case 'close':
+        return close(ctx, svc);
       case 'help':
         return;
     }

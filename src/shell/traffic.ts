@@ -144,7 +144,7 @@ export async function write(
         state = decision.state;
         if (decision.warning) core.warning(decision.warning);
       }
-      const patch = patchFor(fresh, state, extra.template, extra.routable, extra.tagAsFound);
+      const patch = patchFor(fresh, state, extra);
       sent = patch;
       return { patch, result: patch };
     },

@@ -13,6 +13,7 @@ import { startFakeGitHub, type FakeGitHub } from '../support/github.ts';
 import {
   exampleRepo,
   issueCommentPayload,
+  pullRequestPayload,
   pushPayload,
   schedulePayload,
   workflowDispatchPayload,
@@ -234,6 +235,171 @@ describe('comment commands by a maintainer', () => {
     expect(r.outputs).toMatchObject({ status: 'unchanged', command: 'status' });
     expect(f.writes()).toEqual([]);
   });
+});
+
+describe('previews are torn down: pr-<number> ends with the preview', () => {
+  /** Entries of the user's own, which no preview's end may touch. */
+  const user = [
+    { tag: 'v1', revisionName: 'hello-00001', latestRevision: false, percent: 0 },
+    { tag: 'preview', latestRevision: true, percent: 0 },
+  ];
+  const withUserEntries = async () => {
+    await f.close();
+    f = await fixture({ traffic: [{ latestRevision: true, percent: 100 }, ...user] });
+  };
+  /** The inputs the example workflow gives on every event, the closing one too. */
+  const prInputs = { image: 'ghcr.io/example/hello:{{ sha }}' };
+  const closed = (inputs: Record<string, string> = {}, o: { merged?: boolean } = {}) =>
+    run(
+      { ...prInputs, ...inputs },
+      { name: 'pull_request', payload: pullRequestPayload({ number: 7, ...o }) },
+    );
+  const tagsIn = (traffic: { tag?: string }[] = []) => traffic.map((t) => t.tag);
+
+  it('a preview promoted: pr-7 is gone from spec and status, the user entries are kept', async () => {
+    await withUserEntries();
+    await preview();
+    const r = await comment('/canary promote');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('promoted');
+    const svc = await f.svc();
+    expect(svc.spec.traffic).toEqual([
+      { tag: 'stable', revisionName: 'hello-a1b2c3d', latestRevision: false, percent: 100 },
+      ...user,
+    ]);
+    expect(tagsIn(svc.status.traffic)).not.toContain('pr-7');
+    expect(await f.percents()).toEqual({ 'hello-a1b2c3d': 100 });
+    expect(r.outputs['tag-url']).toBe('');
+  });
+
+  it("a preview replaced by another pull request's preview, then by a deploy from main: each old tag goes", async () => {
+    const PR8_SHA = 'b2c3d4e5f60718293a4b5c6d7e8f901234567890';
+    gh.pulls.set(8, { headSha: PR8_SHA });
+    gh.commits.set(PR8_SHA, { committerDate: '2026-11-28T09:40:00Z' });
+    await withUserEntries();
+    await preview();
+    const second = await comment('/canary deploy', { issueNumber: 8 }, prInputs);
+    expect(second.code, second.stdout).toBe(0);
+    expect(second.outputs.status).toBe('paused');
+    let svc = await f.svc();
+    expect(svc.spec.traffic).toEqual([
+      { tag: 'stable', revisionName: 'hello-00001', latestRevision: false, percent: 100 },
+      { tag: 'pr-8', revisionName: 'hello-b2c3d4e', latestRevision: false, percent: 0 },
+      ...user,
+    ]);
+    expect(tagsIn(svc.status.traffic)).not.toContain('pr-7');
+
+    const push = await run(
+      { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', steps: '50,100' },
+      { name: 'push', payload: pushPayload(PUSH_SHA) },
+    );
+    expect(push.code, push.stdout).toBe(0);
+    expect(push.outputs.status).toBe('promoted');
+    expect(warningLines(push.stdout).join('\n')).toContain(
+      'A rollout of hello-b2c3d4e was in progress: it is superseded and gets no traffic.',
+    );
+    svc = await f.svc();
+    expect(svc.spec.traffic).toEqual([
+      { tag: 'stable', revisionName: 'hello-v2', latestRevision: false, percent: 100 },
+      { tag: 'latest', latestRevision: true, percent: 0 },
+      ...user,
+    ]);
+    expect(tagsIn(svc.status.traffic)).not.toContain('pr-8');
+  }, 60_000);
+
+  it('a pull request closed ends its parked preview: pr-7 gone, user entries untouched, one write', async () => {
+    await withUserEntries();
+    await preview();
+    f.h.emulator.api.requests.length = 0;
+    gh.requests.length = 0;
+    const r = await closed();
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs).toMatchObject({ status: 'closed', command: 'close', percent: '0', 'tag-url': '' });
+    expect(r.stdout).toContain('Command: close (pull request #7 was closed).');
+    expect(r.stdout).toContain(
+      'Pull request #7 was closed: its preview of hello-a1b2c3d is rolled back and tag pr-7 removed. Traffic stays on hello-00001 100%.',
+    );
+    expect(r.stdout).toMatch(/^Rollout: +rolled-back at 0%$/m);
+    expect(f.landed()).toEqual([
+      { method: 'PATCH', url: '/apis/serving.knative.dev/v1/namespaces/default/services/hello' },
+    ]);
+    const svc = await f.svc();
+    expect(svc.spec.traffic).toEqual([
+      { tag: 'stable', revisionName: 'hello-00001', latestRevision: false, percent: 100 },
+      ...user,
+    ]);
+    expect(tagsIn(svc.status.traffic)).not.toContain('pr-7');
+    // As any rollback: the stable revision's template is back, so `preview` follows it again.
+    expect(svc.spec.template.metadata.name).toBe('hello-00001');
+    expect(svc.status.traffic.find((t: { tag?: string }) => t.tag === 'preview').revisionName).toBe(
+      'hello-00001',
+    );
+    const state = await f.state();
+    expect(state).toMatchObject({ phase: 'rolled-back', percent: 0, candidate: 'hello-a1b2c3d' });
+    expect(state?.paused).toBeUndefined();
+    expect(state?.history.at(-1)).toMatchObject({ action: 'close' });
+    expect(r.summary).toContain('## 🧹 Preview removed: `default/hello`');
+    // Nothing is said on GitHub: the pull request is closed.
+    expect(gh.requests).toEqual([]);
+  }, 60_000);
+
+  it("a closed preview's GitHub Deployment is marked inactive, not failed", async () => {
+    await preview({ environment: 'preview' });
+    const r = await closed({ environment: 'preview' }, { merged: true });
+    expect(r.code, r.stdout).toBe(0);
+    expect(gh.statuses.map((s) => [s.state, s.description])).toEqual([
+      ['in_progress', 'Deploying hello-a1b2c3d at 0% under tag pr-7'],
+      ['in_progress', 'Preview of hello-a1b2c3d at 0% under tag pr-7'],
+      [
+        'inactive',
+        'Closed: pull request #7 was closed (@Codertocat): the preview ends, and tag pr-7 with it',
+      ],
+    ]);
+  }, 60_000);
+
+  it('a pull request closed with only a pr-7 entry left: that entry goes, nothing else of the Service', async () => {
+    const leftover = { tag: 'pr-7', latestRevision: true, percent: 0 };
+    await f.close();
+    f = await fixture({ traffic: [{ latestRevision: true, percent: 100 }, leftover, ...user] });
+    const before = await f.svc();
+    const r = await closed();
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs).toMatchObject({ status: 'closed', command: 'close' });
+    expect(r.stdout).toContain(
+      'Pull request #7 was closed: removed tag pr-7 (the latest revision); nothing else of Service "hello" changed.',
+    );
+    expect(f.landed()).toEqual([
+      { method: 'PATCH', url: '/apis/serving.knative.dev/v1/namespaces/default/services/hello' },
+    ]);
+    const after = await f.svc();
+    expect(after.spec.traffic).toEqual(before.spec.traffic.filter((t: { tag?: string }) => t.tag !== 'pr-7'));
+    expect(after.spec.template).toEqual(before.spec.template);
+    expect(after.metadata.annotations).toEqual(before.metadata.annotations);
+    expect(tagsIn(after.status.traffic)).not.toContain('pr-7');
+    expect(tagsIn(after.status.traffic)).toEqual(expect.arrayContaining(['v1', 'preview']));
+  });
+
+  it('a pull request closed with nothing of it on the Service writes nothing and exits 0', async () => {
+    await withUserEntries();
+    const r = await closed();
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs).toMatchObject({ status: 'unchanged', command: 'close' });
+    expect(r.stdout).toContain('Nothing to remove: Service "hello" has no preview of #7 and no tag pr-7.');
+    expect(f.writes()).toEqual([]);
+  });
+
+  it('a pull request closed while its rollout has traffic leaves it alone, and fails saying what to do', async () => {
+    await preview({ progression: 'scheduled' });
+    await comment('/canary promote 10', {}, { progression: 'scheduled' });
+    f.h.emulator.api.requests.length = 0;
+    const r = await closed();
+    expect(r.code).toBe(1);
+    expect(errorLines(r.stdout).join('\n')).toContain(
+      'pull request #7 is closed, but its rollout of hello-a1b2c3d on Service "hello" has 10% of traffic, so it is left as it is (tag pr-7 too): promote it or roll it back (command: rollback)',
+    );
+    expect(f.writes()).toEqual([]);
+    expect(await f.percents()).toEqual({ 'hello-00001': 90, 'hello-a1b2c3d': 10 });
+  }, 60_000);
 });
 
 describe('refusals: nothing is written to the cluster', () => {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dispatch, parseComment, usage } from '../../src/github/commands.ts';
 import { InputError } from '../../src/errors.ts';
+import { pullRequestPayload } from '../support/events.ts';
 
 const gh = { command: 'auto' as const, commandPrefix: '/canary' };
 
@@ -109,6 +110,51 @@ describe('dispatch', () => {
     );
     expect(() => dispatch('workflow_dispatch', { inputs: { command: 'ship' } }, gh)).toThrow(
       `Input 'command': the workflow_dispatch input command "ship" is not a command`,
+    );
+  });
+
+  it('removes the preview of a pull request that was closed, and takes no other pull_request event', () => {
+    for (const name of ['pull_request', 'pull_request_target']) {
+      expect(dispatch(name, pullRequestPayload({ number: 7 }), gh)).toEqual({
+        kind: 'run',
+        command: 'close',
+        source: 'pull_request',
+        pr: 7,
+      });
+      expect(dispatch(name, pullRequestPayload({ number: 7, merged: true }), gh)).toMatchObject({
+        command: 'close',
+        pr: 7,
+      });
+    }
+    expect(() => dispatch('pull_request', pullRequestPayload({ action: 'opened' }), gh)).toThrow(
+      `Input 'command': is auto, and a pull_request event does not say which command to run, except when the ` +
+        `pull request is closed (this one is "opened"): trigger on pull_request with types: [closed] to remove ` +
+        'its preview, or set command',
+    );
+    expect(dispatch('pull_request', { action: 'closed' }, gh)).toEqual({
+      kind: 'ignore',
+      reason: 'the pull_request event carries no pull request',
+    });
+  });
+
+  it('runs close only for an event about a pull request', () => {
+    const close = { ...gh, command: 'close' as const };
+    expect(dispatch('pull_request', pullRequestPayload({ action: 'opened', number: 9 }), close)).toEqual({
+      kind: 'run',
+      command: 'close',
+      source: 'input',
+      pr: 9,
+    });
+    expect(() => dispatch('push', {}, close)).toThrow(
+      "Input 'command': is close, which removes the preview of the pull request the event is about, and a push " +
+        'run is about no pull request: run it on pull_request (types: [closed])',
+    );
+    expect(() => dispatch('workflow_dispatch', { inputs: { command: 'close' } }, gh)).toThrow(
+      'and a workflow_dispatch run is about no pull request',
+    );
+    // Another command on a pull request event keeps the number, which nothing but close reads.
+    expect(dispatch('pull_request', pullRequestPayload({ number: 9 }), { ...gh, command: 'status' })).toEqual(
+      { kind: 'run', command: 'status', source: 'input', pr: 9 },
     );
   });
 

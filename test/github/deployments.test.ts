@@ -63,6 +63,18 @@ describe('statusFor', () => {
     expect(statusFor(state({ paused: { by: '@b', at: 'x' } }), svc).description).toBe('Paused at 10% by @b');
   });
 
+  it('is inactive when the pull request of a preview was closed: the preview did not fail', () => {
+    const closed = state({
+      phase: 'rolled-back',
+      percent: 0,
+      history: [{ at: 'x', action: 'close', percent: 0, detail: 'pull request #7 was closed (@a)' }],
+    });
+    expect(statusFor(closed, svc, 'stepping')).toEqual({
+      state: 'inactive',
+      description: 'Closed: pull request #7 was closed (@a)',
+    });
+  });
+
   it('is a failure when a rollout is rolled back, and inactive when a promoted release is', () => {
     expect(statusFor(state({ phase: 'rolled-back', percent: 0 }), svc, 'stepping')).toEqual({
       state: 'failure',

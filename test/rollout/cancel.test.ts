@@ -106,12 +106,12 @@ describe('the rollback of a candidate never created', () => {
 
   it("puts the tag's entry back as the deploy found it, unless it named the candidate", () => {
     const found = service.spec.traffic![1]!;
-    expect(patchFor(asDeployed, back, undefined, undefined, found).spec.traffic).toEqual([
+    expect(patchFor(asDeployed, back, { tagAsFound: found }).spec.traffic).toEqual([
       { tag: 'stable', revisionName: 'hello-v1', latestRevision: false, percent: 100 },
       { tag: 'latest', latestRevision: true, percent: 0 },
       { tag: 'debug', revisionName: 'hello-v1', latestRevision: false, percent: 0 },
     ]);
     const namedCandidate = { tag: 'latest', revisionName: 'hello-v2', latestRevision: false, percent: 0 };
-    expect(patchFor(asDeployed, back, undefined, undefined, namedCandidate).spec.traffic).toHaveLength(2);
+    expect(patchFor(asDeployed, back, { tagAsFound: namedCandidate }).spec.traffic).toHaveLength(2);
   });
 });

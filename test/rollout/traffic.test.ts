@@ -119,7 +119,7 @@ describe('buildTraffic', () => {
     expect(out.find((t) => t.tag === 'v1')).toEqual({ tag: 'v1', revisionName: 'hello-v1', percent: 0 });
   });
 
-  it('every block it builds is one Knative accepts, keeps every user tag, and routes exactly the plan (5000 random cases)', () => {
+  it('every block it builds is one Knative accepts, keeps every user tag but the retired, and routes exactly the plan (5000 random cases)', () => {
     const random = seededRandom(7);
     const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
     const revs = ['hello-a', 'hello-b', 'hello-c', 'hello-d'];
@@ -128,7 +128,7 @@ describe('buildTraffic', () => {
       const stableTag = pick(['stable', '', 'prod']);
       // The user's spec: tagged entries of their own (never our tags), plus whatever untagged routing.
       const current: TrafficTarget[] = [];
-      for (const t of ['v1', 'v2', 'preview', 'prod', 'stable', 'latest', 'canary']) {
+      for (const t of ['v1', 'v2', 'preview', 'prod', 'stable', 'latest', 'canary', 'pr-7']) {
         if (random() < 0.3) {
           current.push(
             random() < 0.5
@@ -149,12 +149,15 @@ describe('buildTraffic', () => {
       const candidate = 'hello-new';
       const percent = pick([0, 1, 5, 10, 33, 50, 99, 100]);
       const promoted = percent === 100 && random() < 0.5;
-      const out = buildTraffic(current, { tag, stableTag, baseline, candidate, percent, promoted });
+      // A preview's tag ends with it (the one a new rollout replaced; its own, once promoted).
+      const retired = [...(random() < 0.5 ? ['pr-7'] : []), ...(promoted && random() < 0.5 ? [tag] : [])];
+      const out = buildTraffic(current, { tag, stableTag, baseline, candidate, percent, promoted, retired });
 
       expect(knativeAccepts(out), JSON.stringify(out)).toBeUndefined();
       const userTags = current.filter((t) => t.tag && t.tag !== tag && t.tag !== stableTag);
       for (const u of userTags) {
-        expect(out).toContainEqual({ ...u, percent: 0 });
+        if (retired.includes(u.tag!)) expect(out.some((t) => t.tag === u.tag)).toBe(false);
+        else expect(out).toContainEqual({ ...u, percent: 0 });
       }
       const routed = wantedPercents(out, 'hello-latest');
       if (promoted) expect([...routed]).toEqual([[candidate, 100]]);
@@ -165,7 +168,7 @@ describe('buildTraffic', () => {
         for (const [r] of routed) expect([candidate, ...baseline.map((b) => b.revisionName)]).toContain(r);
       }
       if (stableTag) expect(out.filter((t) => t.tag === stableTag)).toHaveLength(1);
-      expect(out.filter((t) => t.tag === tag)).toHaveLength(1);
+      expect(out.filter((t) => t.tag === tag)).toHaveLength(retired.includes(tag) ? 0 : 1);
     }
   });
 });

@@ -96,3 +96,19 @@ export function workflowDispatchPayload(inputs: Record<string, string>): Record<
 export function schedulePayload(cron = '*/10 * * * *'): Record<string, unknown> {
   return { schedule: cron, repository: repository(), workflow: '.github/workflows/canary.yml' };
 }
+
+/** A pull_request event about pull request `number` (the example's `closed` one, unmerged, by default). */
+export function pullRequestPayload(
+  o: { action?: string; number?: number; merged?: boolean } = {},
+): Record<string, unknown> {
+  const p = example('pull_request', o.action ?? 'closed');
+  const number = o.number ?? 1;
+  const pr = p.pull_request as Record<string, unknown>;
+  const { fullName } = exampleRepo();
+  p.number = number;
+  pr.number = number;
+  pr.html_url = `https://github.com/${fullName}/pull/${number}`;
+  if (o.merged !== undefined) pr.merged = o.merged;
+  p.repository = { ...(p.repository as object), ...repository() };
+  return p;
+}

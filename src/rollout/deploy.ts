@@ -228,7 +228,11 @@ export function planDeploy(obs: DeployObservation, inputs: PlanInputs): DeployPl
   // Knative would refuse a different spec under it (RevisionNameTaken), and never move traffic.
   if (obs.namedRevision && !specMatches(template.spec, obs.namedRevision.spec))
     throw nameTaken(inputs.revisionName);
-  if (active && active.candidate === inputs.revisionName) return { kind: 'resume', state: active };
+  // A push deploy of the very commit a pull request previews (a fast-forward merge) starts its own rollout of it:
+  // the preview is parked, not driven, and its pr-<number> tag goes with it.
+  const previewOfIt = active?.paused?.reason === 'preview' && obs.pr === undefined;
+  if (active && active.candidate === inputs.revisionName && !previewOfIt)
+    return { kind: 'resume', state: active };
   // A preview never replaces a rollout that has (or is about to have) user traffic; another preview it may.
   if (active && obs.pr !== undefined && active.paused?.reason !== 'preview') {
     throw new PlanError(

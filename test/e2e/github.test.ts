@@ -272,6 +272,26 @@ describe('previews are torn down: pr-<number> ends with the preview', () => {
     expect(r.outputs['tag-url']).toBe('');
   });
 
+  it('the same head deployed again is answered with the parked preview; a push of that commit rolls it out, pr-7 gone', async () => {
+    await preview();
+    const again = await comment('/canary deploy', {}, prInputs);
+    expect(again.code, again.stdout).toBe(0);
+    expect(again.outputs.status).toBe('paused');
+    expect(again.stdout).toContain(
+      'hello-a1b2c3d is already deployed, paused at 0% by @Codertocat (a preview)',
+    );
+    // The pull request is merged fast-forward: the push deploys the very commit the preview parks.
+    const pushed = await run(
+      { ...prInputs, steps: '100', interval: '1s' },
+      { name: 'push', payload: pushPayload(PR_SHA) },
+      { sha: PR_SHA },
+    );
+    expect(pushed.code, pushed.stdout).toBe(0);
+    expect(pushed.outputs.status).toBe('promoted');
+    expect(await f.percents()).toEqual({ 'hello-a1b2c3d': 100 });
+    expect(tagsIn((await f.svc()).spec.traffic)).not.toContain('pr-7');
+  });
+
   it("a preview replaced by another pull request's preview, then by a deploy from main: each old tag goes", async () => {
     const PR8_SHA = 'b2c3d4e5f60718293a4b5c6d7e8f901234567890';
     gh.pulls.set(8, { headSha: PR8_SHA });

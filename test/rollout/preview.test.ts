@@ -319,3 +319,30 @@ describe('untagVerdict', () => {
     expect(untagVerdict(routed(4, [stable], 'True'), 4, 'pr-7')).toEqual({ kind: 'served' });
   });
 });
+
+describe('a push deploy of the commit a preview parks', () => {
+  it('starts its own rollout of it, and the preview tag goes', () => {
+    const { state, service } = parked();
+    const plan = planDeploy(
+      { service, state, now },
+      inputs({ tag: 'latest', revisionName: state.candidate, image: 'app:a1b2c3d' }),
+    );
+    expect(plan.kind).toBe('start');
+    if (plan.kind !== 'start') return;
+    expect(plan.state.tag).toBe('latest');
+    expect(plan.state.paused).toBeUndefined();
+    expect(tags(plan.patch.spec.traffic)).not.toContain('pr-7');
+    expect(tags(plan.patch.spec.traffic)).toEqual(
+      expect.arrayContaining(['stable', 'latest', 'v1', 'preview']),
+    );
+  });
+
+  it('a preview deployed again of the same head is the parked preview, resumed as it is', () => {
+    const { state, service } = parked();
+    const plan = planDeploy(
+      { service, state, now, pr: 7, sha: 'a1b2c3d' },
+      inputs({ tag: 'pr-7', revisionName: state.candidate, image: 'app:a1b2c3d' }),
+    );
+    expect(plan).toEqual({ kind: 'resume', state });
+  });
+});

@@ -98,6 +98,16 @@ export async function deploy(ctx: RunContext, svc: Service): Promise<void> {
       `Wrote template ${inputs.revisionName}; stable ${describeBaseline(current.baseline)} stays pinned by name.`,
     );
     ctx.mark(0);
+  } else if (plan.state.paused) {
+    // A paused rollout of this revision (a preview, or a pause command) is held: deploying it again drives nothing.
+    const { state: held } = plan;
+    ctx.rollout = held;
+    ctx.reportOn(held);
+    const message =
+      `${held.candidate} is already deployed, paused at ${held.percent}% by ${held.paused!.by}` +
+      `${held.paused!.reason === 'preview' ? ' (a preview)' : ''}: resume or promote it to go on.`;
+    core.info(message);
+    return done(ctx, 'paused', message, svc, held);
   } else {
     current = plan.state;
     core.startGroup(`Resume rollout of ${current.candidate} (phase ${current.phase}, ${current.percent}%)`);

@@ -22,6 +22,7 @@ import { holdFromNow, isPromotion, promotionWaitsAt } from '../rollout/steps.ts'
 import { describePercents } from '../rollout/traffic.ts';
 import type { RunContext } from './context.ts';
 import { hold, stopProbes } from './dwell.ts';
+import { waitProgress } from './progress.ts';
 import { callHooks, gatePromotion, preRollout } from './gates.ts';
 import { done } from './outcome.ts';
 import { failedMidRollout } from './recovery.ts';
@@ -181,17 +182,25 @@ async function readyAndSmoke(ctx: RunContext, state: RolloutState): Promise<Next
     `Wait for ${state.candidate} to become Ready (timeout ${formatDuration(inputs.timeoutMs)})`,
   );
   const began = ctx.now();
+  const progress = waitProgress(`${state.candidate} to be Ready and served`, ctx.now);
+  const served = candidateServed(
+    state.candidate,
+    state.tag,
+    ctx.service?.metadata.generation ?? 0,
+    ctx.service,
+  );
   try {
     ctx.service = await ctx.client.waitForService(
       inputs.service,
-      watchingState(
-        ctx.service,
-        candidateServed(state.candidate, state.tag, ctx.service?.metadata.generation ?? 0, ctx.service),
-      ),
+      watchingState(ctx.service, (svc) => {
+        progress.seen(svc);
+        return served(svc);
+      }),
       { timeoutMs: inputs.timeoutMs, signal: ctx.signal },
       ctx.service,
     );
   } catch (e) {
+    progress.stop();
     if (e instanceof TimeoutError || e instanceof RolloutFailed) {
       const reason =
         e instanceof TimeoutError
@@ -221,6 +230,8 @@ async function readyAndSmoke(ctx: RunContext, state: RolloutState): Promise<Next
       throw new RolloutFailed(message);
     }
     throw e;
+  } finally {
+    progress.stop();
   }
   core.info(
     `✔ ${state.candidate} is Ready after ${formatDuration(ctx.now() - began)}; tag "${state.tag}" resolves to it.`,

@@ -9,6 +9,9 @@ export type Reaction = 'eyes' | 'rocket' | '-1' | 'confused';
 export const ROLES = ['read', 'triage', 'write', 'maintain', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** How long one GitHub request may take. */
+export const GITHUB_TIMEOUT_MS = 15_000;
+
 export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
 
 export interface PullRequest {
@@ -34,8 +37,13 @@ export class GitHub {
     token: string,
     readonly repo: Repo,
     baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com',
+    timeoutMs = GITHUB_TIMEOUT_MS,
   ) {
     this.octokit = getOctokit(token, { baseUrl });
+    // Every request has a time limit: a slow GitHub never holds a run (a cancelled one least of all) past it.
+    this.octokit.hook.before('request', (options) => {
+      options.request = { ...options.request, signal: AbortSignal.timeout(timeoutMs) };
+    });
   }
 
   private async call<T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> {

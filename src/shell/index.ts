@@ -3,7 +3,7 @@
 // carries a rollout from decision to decision (driver.ts), the dwell (dwell.ts), the webhook gates (gates.ts),
 // recovery (recovery.ts) and the outcome (outcome.ts).
 
-import { InputError } from '../errors.ts';
+import { ConcurrentChange, InputError } from '../errors.ts';
 import type { KnativeClient } from '../knative/client.ts';
 import { checkGateways } from '../knative/hosts.ts';
 import type { Inputs } from '../inputs.ts';
@@ -18,7 +18,7 @@ import { rollbackCommand } from './commands/rollback.ts';
 import { status } from './commands/status.ts';
 import { RunContext, type ShellOptions } from './context.ts';
 import { finish } from './outcome.ts';
-import { cancelled } from './recovery.ts';
+import { cancelled, stopped } from './recovery.ts';
 import type { Service } from '../knative/types.ts';
 
 export type { RunOptions, ShellOptions } from './context.ts';
@@ -47,6 +47,8 @@ export class Shell {
     try {
       await this.command(svc);
     } catch (e) {
+      // Another run's change met outside a driven rollout (a pause, a resume, a promotion's write) is told the same.
+      if (e instanceof ConcurrentChange && !ctx.report.status) throw await stopped(ctx, e);
       // A cancel that reached a command outside a driven rollout (a promotion, a pause, the deploy's template
       // write) is settled the same way: promoted, rolled back, or left where it was found, and said.
       if (!ctx.signal?.aborted || ctx.report.status || ctx.cancelSettled || e instanceof InputError) throw e;

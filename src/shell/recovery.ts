@@ -36,12 +36,19 @@ export async function failedMidRollout(ctx: RunContext, e: unknown): Promise<voi
 }
 
 /** Another run changed the rollout: say where traffic is now, and whether this rollout goes on. */
-async function stopped(ctx: RunContext, e: ConcurrentChange): Promise<ConcurrentChange> {
+export async function stopped(ctx: RunContext, e: ConcurrentChange): Promise<ConcurrentChange> {
   const svc = await ctx.client.getService(ctx.inputs.service, quick(ctx)).catch(() => undefined);
   const now = svc ? ` Traffic is on ${describePercents(resolvedPercents(svc))}.` : '';
   const f = e.found;
   const same = f !== undefined && sameRollout(f, ctx.rollout);
-  return new ConcurrentChange(`Stopped: ${e.message}.${now}`, f, same && f.phase !== 'rolled-back');
+  const message = `Stopped: ${e.message}.${now}`;
+  // The outputs say where the rollout is now, as the other run left it.
+  if (svc) {
+    const state = ctx.stateOf(svc);
+    if (state && sameRollout(state, ctx.rollout)) ctx.reportOn(state);
+    done(ctx, reportedStatus(state), message, svc, state);
+  }
+  return new ConcurrentChange(message, f, same && f.phase !== 'rolled-back');
 }
 
 /** One read worth a second or two, never past the run's deadline. */

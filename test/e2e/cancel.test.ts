@@ -196,6 +196,8 @@ describe('a wait for the cluster', () => {
       /Stopped: another run changed this rollout while this run waited for the cluster \(it is now rolled-back of hello-v2 at 0%\), so this run stops without writing over it/,
     );
     expect(f.landed().length).toBe(writesBefore);
+    // Its outputs say where the other run left the rollout.
+    expect(r.outputs).toMatchObject({ status: 'rolled-back', revision: 'hello-v2', percent: '0' });
     expect(other.stdout).toContain('Roll back to hello-00001 100%');
     expect(specPercents(await f.svc())).toEqual({ 'hello-00001': 100 });
   }, 60_000);

@@ -739,6 +739,7 @@ describe('a pause while an inline run holds a step', () => {
     const r = await inline;
     expect(r.code, r.stdout).toBe(0);
     expect(r.outputs.status).toBe('paused');
+    expect(r.outputs).toMatchObject({ revision: 'hello-v2', percent: '10' });
     expect(warningLines(r.stdout).join('\n')).toMatch(
       /hello: Stopped: another run changed this rollout meanwhile \(it is now stepping of hello-v2 at 10%\), so this run stops without writing over it\. Traffic is on hello-00001 90%, hello-v2 10%\./,
     );

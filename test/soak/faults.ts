@@ -1,0 +1,108 @@
+// The soak's API faults: rules of each rollout scoped to its Service's paths and to the action's user (the
+// watcher has a user of its own, left alone), added and removed as runs come and go, with a count of what fired.
+
+import type { ApiFaultRule, Faults } from '../emulator/faults.ts';
+import type { FaultProfile } from './plan.ts';
+import { int, type Rng } from './random.ts';
+
+/** The paths of one Service's API calls: the Service itself and its revisions (named `<service>-...`). */
+const pathsOf = (service: string): string[] => [`/services/${service}`, `/revisions/${service}-`];
+
+/** The rules of a fault profile for one Service's calls. */
+export function profileRules(profile: FaultProfile, service: string, r: Rng): ApiFaultRule[] {
+  const rules: ApiFaultRule[] = [];
+  const scale = profile === 'mixed' ? 0.5 : 1;
+  for (const path of pathsOf(service)) {
+    if (profile === 'delays' || profile === 'mixed')
+      rules.push({ path, action: 'delay', delayMs: int(r, 100, 600), probability: 0.3 * scale });
+    if (profile === 'errors' || profile === 'mixed') {
+      rules.push({ path, action: 'status', status: 500, probability: 0.08 * scale });
+      rules.push({ path, action: 'status', status: 429, probability: 0.04 * scale });
+      rules.push({ path, action: 'status', status: 503, probability: 0.03 * scale });
+    }
+    if (profile === 'cuts' || profile === 'mixed')
+      rules.push({ path, action: 'cut', probability: 0.06 * scale });
+  }
+  if (profile === 'conflicts' || profile === 'mixed')
+    rules.push({
+      method: 'PATCH',
+      path: `/services/${service}`,
+      action: 'status',
+      status: 409,
+      probability: 0.3 * scale,
+    });
+  return rules;
+}
+
+/** From a cancel on: reads failing (500s and cut connections), or every call slow. */
+export function degradedRules(kind: 'reads-fail' | 'slow-api', service: string, r: Rng): ApiFaultRule[] {
+  return pathsOf(service).flatMap((path): ApiFaultRule[] =>
+    kind === 'reads-fail'
+      ? [
+          { method: 'GET', path, action: 'status', status: 500, probability: 0.6 },
+          { method: 'GET', path, action: 'cut', probability: 0.5 },
+        ]
+      : [{ path, action: 'delay', delayMs: int(r, 700, 1500) }],
+  );
+}
+
+const label = (rule: ApiFaultRule): string =>
+  rule.action === 'status' ? `${rule.status}` : rule.action === 'cut' ? 'cut' : 'delay';
+
+interface Owned {
+  owner: string;
+  rule: ApiFaultRule;
+}
+
+export class FaultPlan {
+  private rules: Owned[] = [];
+  private readonly stuck = new Set<string>();
+  /** Faults that fired, by kind (500, 429, 409, cut, delay). */
+  readonly injected = new Map<string, number>();
+
+  constructor(
+    private readonly faults: Faults,
+    private readonly user: string,
+  ) {}
+
+  add(owner: string, rules: ApiFaultRule[]): void {
+    this.collect();
+    this.rules.push(...rules.map((rule) => ({ owner, rule })));
+    this.apply();
+  }
+
+  clear(owner: string): void {
+    this.collect();
+    this.rules = this.rules.filter((r) => r.owner !== owner);
+    this.apply();
+  }
+
+  /** Holds a revision (`namespace/name`) not ready, or lets it go. */
+  setStuck(key: string, stuck: boolean): void {
+    this.collect();
+    if (stuck) this.stuck.add(key);
+    else this.stuck.delete(key);
+    this.apply();
+  }
+
+  total(): number {
+    this.collect();
+    this.apply();
+    return [...this.injected.values()].reduce((a, b) => a + b, 0);
+  }
+
+  /** Counts the hits since the rules were last set (setting them starts the counts afresh). */
+  private collect(): void {
+    this.rules.forEach((r, i) => {
+      const hits = this.faults.hits[i] ?? 0;
+      if (hits) this.injected.set(label(r.rule), (this.injected.get(label(r.rule)) ?? 0) + hits);
+    });
+  }
+
+  private apply(): void {
+    this.faults.set({
+      api: this.rules.map((r) => ({ ...r.rule, user: this.user })),
+      stuckRevisions: [...this.stuck],
+    });
+  }
+}

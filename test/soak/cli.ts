@@ -1,4 +1,4 @@
-// npm run soak -- --seed N --rollouts M [--concurrency K] [--budget-s S] [--report PATH] [--quiet]
+// npm run soak -- --seed N --rollouts M [--concurrency K] [--budget-s S] [--kinds K1,K2] [--report PATH] [--quiet]
 //
 // Drives the built action (dist/index.js, run as the runner runs it) through M seeded rollouts on K Services of the
 // in-process Knative Serving emulator (loopback only), with faults, cancels and kills, checking every version of
@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildReport, summaryText } from './report.ts';
+import { CANDIDATE_KINDS, type CandidateKind } from './plan.ts';
 import { runSoak } from './soak.ts';
 
 const { values } = parseArgs({
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     rollouts: { type: 'string', default: '20' },
     concurrency: { type: 'string', default: '3' },
     'budget-s': { type: 'string', default: '900' },
+    kinds: { type: 'string' },
     report: { type: 'string' },
     quiet: { type: 'boolean', default: false },
   },
@@ -35,6 +37,13 @@ const seed = num('seed', 0);
 const rollouts = num('rollouts', 1);
 const concurrency = num('concurrency', 1);
 const budgetS = num('budget-s', 1);
+const all = CANDIDATE_KINDS.map(([k]) => k);
+const kinds = values.kinds?.split(',').map((k) => k.trim()) as CandidateKind[] | undefined;
+const unknown = kinds?.filter((k) => !all.includes(k));
+if (unknown?.length || kinds?.length === 0) {
+  console.error(`--kinds: expected some of ${all.join(', ')}; got ${values.kinds}`);
+  process.exit(2);
+}
 const reportPath = values.report ?? `.tmp/soak-${seed}.json`;
 
 const result = await runSoak({
@@ -42,6 +51,7 @@ const result = await runSoak({
   rollouts,
   concurrency,
   budgetS,
+  kinds,
   log: values.quiet ? undefined : (line) => console.log(line),
 });
 const report = buildReport(result, { seed, rollouts, concurrency });

@@ -1,12 +1,13 @@
 // The soak's shared state: the emulator, the watcher's view of every Service (a timeline of its versions, each
 // checked as it arrives), the runs so far and their findings, and the violations with what is needed to read them.
 
+import type { ApiFaultRule } from '../emulator/faults.ts';
 import type { Harness } from '../emulator/helpers.ts';
 import type { KObject } from '../emulator/util.ts';
 import { FaultPlan } from './faults.ts';
 import { checkVersion, summarize, type Expectations, type Finding } from './invariants.ts';
 import type { RunFacts } from './outcome.ts';
-import type { SoakPlan } from './plan.ts';
+import type { Interrupt, SoakPlan } from './plan.ts';
 import { ServiceWatcher } from './watcher.ts';
 
 /** The user the watcher reads as: fault rules are limited to the action's user, so the watcher sees everything. */
@@ -20,7 +21,11 @@ export interface RunRecord {
   service: string;
   /** What the run was in the rollout: `deploy`, `advance 2.1` (group 2, racer 1), `rollback after kill`, ... */
   label: string;
+  /** The user its kubeconfig authenticates as: its API requests are told apart by it. */
+  user: string;
   facts: RunFacts;
+  /** The interrupt planned for the run, if any (it strikes only if the run gets to its moment). */
+  interrupt?: Interrupt;
   startedAt: number;
   endedAt?: number;
   findings: Finding[];
@@ -62,6 +67,8 @@ export class SoakContext {
   readonly lastSpecChange = new Map<string, number>();
   /** The clock skew of each Service's runs (KNATIVE_CANARY_NOW), ms: scheduled runs move it on. */
   readonly skew = new Map<string, number>();
+  /** The API faults of the rollout under way on each Service, for each of its runs. */
+  readonly rolloutFaults = new Map<string, ApiFaultRule[]>();
   /** The resourceVersion each revision was created at, from the emulator's store. */
   readonly revisionCreated = new Map<string, number>();
   private readonly timelines = new Map<string, Seen[]>();
@@ -73,7 +80,7 @@ export class SoakContext {
     readonly h: Harness,
     readonly expectations: Map<string, Expectations>,
   ) {
-    this.faults = new FaultPlan(h.emulator.faults, 'emulator-admin');
+    this.faults = new FaultPlan(h.emulator.faults);
     h.emulator.store.subscribe((e) => {
       if (e.plural === 'revisions' && e.type === 'ADDED' && !this.revisionCreated.has(e.object.metadata.name))
         this.revisionCreated.set(e.object.metadata.name, e.rv);
@@ -102,10 +109,13 @@ export class SoakContext {
     return this.timelines.get(service) ?? [];
   }
 
-  /** Versions seen with a resourceVersion above `rv`. */
-  versionsSince(service: string, rv: number): KObject[] {
-    return this.timeline(service)
-      .filter((s) => Number(s.svc.metadata.resourceVersion) > rv)
+  /** The versions current at some moment from `from` to `to` (ms since the epoch): the one then, and later ones. */
+  versionsDuring(service: string, from: number, to: number): KObject[] {
+    const seen = this.timeline(service);
+    const first = seen.findLastIndex((s) => s.at <= from);
+    return seen
+      .slice(Math.max(first, 0))
+      .filter((s) => s.at <= to)
       .map((s) => s.svc);
   }
 

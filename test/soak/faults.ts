@@ -1,5 +1,6 @@
-// The soak's API faults: rules of each rollout scoped to its Service's paths and to the action's user (the
-// watcher has a user of its own, left alone), added and removed as runs come and go, with a count of what fired.
+// The soak's API faults: rules of each rollout scoped to its Service's paths and to the user of each of its runs
+// (every run has a user of its own, and so has the watcher, left alone), added and removed as runs come and go,
+// with a count of what fired.
 
 import type { ApiFaultRule, Faults } from '../emulator/faults.ts';
 import type { FaultProfile } from './plan.ts';
@@ -42,7 +43,7 @@ export function degradedRules(kind: 'reads-fail' | 'slow-api', service: string, 
           { method: 'GET', path, action: 'status', status: 500, probability: 0.6 },
           { method: 'GET', path, action: 'cut', probability: 0.5 },
         ]
-      : [{ path, action: 'delay', delayMs: int(r, 700, 1500) }],
+      : [{ path, action: 'delay', delayMs: int(r, 700, 2500) }],
   );
 }
 
@@ -54,20 +55,22 @@ interface Owned {
   rule: ApiFaultRule;
 }
 
+/** The user a run's kubeconfig authenticates as. */
+export const runUser = (id: number): string => `action-${id}`;
+export const isRunUser = (user: string | undefined): boolean => user?.startsWith('action-') ?? false;
+
 export class FaultPlan {
   private rules: Owned[] = [];
   private readonly stuck = new Set<string>();
   /** Faults that fired, by kind (500, 429, 409, cut, delay). */
   readonly injected = new Map<string, number>();
 
-  constructor(
-    private readonly faults: Faults,
-    private readonly user: string,
-  ) {}
+  constructor(private readonly faults: Faults) {}
 
-  add(owner: string, rules: ApiFaultRule[]): void {
+  /** Rules for the requests of one user (a run's). */
+  add(owner: string, user: string, rules: ApiFaultRule[]): void {
     this.collect();
-    this.rules.push(...rules.map((rule) => ({ owner, rule })));
+    this.rules.push(...rules.map((rule) => ({ owner, rule: { ...rule, user } })));
     this.apply();
   }
 
@@ -101,7 +104,7 @@ export class FaultPlan {
 
   private apply(): void {
     this.faults.set({
-      api: this.rules.map((r) => ({ ...r.rule, user: this.user })),
+      api: this.rules.map((r) => r.rule),
       stuckRevisions: [...this.stuck],
     });
   }

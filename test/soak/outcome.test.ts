@@ -97,6 +97,9 @@ describe('checkRun', () => {
 
   it('flags traffic on a revision of the same name that runs another image', () => {
     expect(checkRun(run(), stable, [promoted], () => 'img:r0').map((f) => f.kind)).toEqual(['wrong-image']);
+    // Not a run that wrote nothing and claims nothing (it lost a race to the deploy of the other image).
+    const refused = run({ racing: true, wrote: false, code: 1, outputs: {} });
+    expect(checkRun(refused, stable, [promoted], () => 'img:r0')).toEqual([]);
   });
 
   it('a cancelled run: promoted, rolled back or where it was is fine; a split left unreported is not', () => {
@@ -144,6 +147,11 @@ describe('checkRun', () => {
     expect(kinds({ ...racer, racing: false }, promoted, stepping)).toContain('status-disagrees');
     const unchanged = { ...racer, outputs: { status: 'unchanged' } };
     expect(kinds(unchanged, [stepping, rolledBack], stepping)).toEqual([]);
+    // One whose writes landed must say what it did.
+    expect(kinds({ ...unchanged, wrote: true }, [promoted], stepping)).toEqual(['status-disagrees']);
+    const cancelledSilently = { ...racer, code: 1, outputs: {}, wrote: true };
+    const sent = [{ signal: 'SIGINT' as const, atMs: 500, planned: true }];
+    expect(kinds({ ...cancelledSilently, sent }, [promoted], stepping)).toEqual(['cancel-unreported-change']);
     const lost = {
       ...racer,
       code: 1,

@@ -26,8 +26,10 @@ export interface RunFacts {
   sent: SentSignal[];
   /** The API was made to fail or crawl from the cancel on. */
   apiDegraded?: boolean;
-  /** Started together with other runs on the same Service (scheduled advance runs). */
+  /** Started together with other runs on the same Service (scheduled advance runs, deploys of the same name). */
   racing?: boolean;
+  /** Some write of the run's landed (a PATCH answered 2xx). */
+  wrote?: boolean;
 }
 
 export const cancelled = (r: RunFacts): boolean => r.sent.some((s) => s.signal === 'SIGINT');
@@ -111,8 +113,8 @@ function agrees(
     case '':
       if (status === '' && r.code === 0) say('exit-code', 'no status, yet exit code 0');
       if (unwritten(r)) break;
-      // An advance racing others may find the rollout finished by one of them: unchanged by it.
-      if (r.racing && status === 'unchanged' && finished(after)) break;
+      // Of runs racing, changes are another's unless this one's writes landed.
+      if (r.racing && !r.wrote) break;
       if (changed && cancelled(r) && !finished(after))
         say(
           'cancel-left-active',
@@ -130,7 +132,14 @@ function agrees(
   // The revision given traffic by the rollout this run started is the image it deployed, not another revision
   // that had the same name.
   const started = s && s.startedAt !== stateOf(before).state?.startedAt;
-  if (r.command === 'deploy' && started && s.candidate === r.revision && (p.get(s.candidate) ?? 0) > 0) {
+  const claims = r.wrote !== false || status === 'promoted' || status === 'progressing';
+  if (
+    r.command === 'deploy' &&
+    claims &&
+    started &&
+    s.candidate === r.revision &&
+    (p.get(s.candidate) ?? 0) > 0
+  ) {
     const image = imageOf(s.candidate);
     if (image !== r.image)
       say(
@@ -162,11 +171,13 @@ export function checkRun(
     return out;
   }
   if (r.signal) {
-    // Ended by the SIGINT or SIGTERM itself: before the action's handlers were installed, so before it wrote.
-    if (annotation(afters.at(-1)!) !== annotation(before) || traffic(afters.at(-1)!) !== traffic(before))
+    // Ended by the SIGINT or SIGTERM itself: before the action's handlers were installed, so before it wrote. (Of
+    // runs racing, another may have written.)
+    const after = afters.at(-1)!;
+    if (!r.racing && (annotation(after) !== annotation(before) || traffic(after) !== traffic(before)))
       out.push({
         kind: 'died-on-signal',
-        message: `ended by ${r.signal} without handling it, after the rollout changed from ${position(before)} to ${position(afters.at(-1)!)}`,
+        message: `ended by ${r.signal} without handling it, after the rollout changed from ${position(before)} to ${position(after)}`,
       });
     return out;
   }

@@ -12,14 +12,25 @@ it('plans the same soak from the same seed, and another from another seed', () =
   expect(planSoak(7, 10, 3).rollouts).toEqual(planSoak(7, 40, 3).rollouts.slice(0, 10));
 });
 
+it('plans only the kinds asked for', () => {
+  expect(new Set(planSoak(3, 30, 2, ['name-race', 'healthy']).rollouts.map((r) => r.kind))).toEqual(
+    new Set(['name-race', 'healthy']),
+  );
+});
+
 it('over a few hundred rollouts, plans every candidate kind, interrupt, fault profile and racing advances', () => {
   const { rollouts, services } = planSoak(1, 300, 3);
   const kinds = new Set(rollouts.map((r) => r.kind));
-  expect(kinds.size).toBe(9);
-  const interrupts = new Set(rollouts.map((r) => r.interrupt?.kind ?? 'none'));
-  expect(interrupts).toEqual(new Set(['none', 'cancel', 'cancel-on-promote', 'kill', 'kill-on-promote']));
-  expect(new Set(rollouts.map((r) => (r.interrupt?.kind === 'cancel' ? r.interrupt.during : 0)))).toEqual(
-    new Set([0, undefined, 'reads-fail', 'slow-api']),
+  expect(kinds.size).toBe(10);
+  const interrupts = new Set(rollouts.map((r) => r.interrupt && `${r.interrupt.kind}@${r.interrupt.on}`));
+  for (const on of ['time', 'deploy', 'ready-wait', 'smoke', 'dwell', 'check', 'step', 'promote', 'rollback'])
+    expect(interrupts).toContain(`cancel@${on}`);
+  for (const on of ['step-written', 'promotion-written']) {
+    expect(interrupts).toContain(`cancel@${on}`);
+    expect(interrupts).toContain(`kill@${on}`);
+  }
+  expect(new Set(rollouts.map((r) => r.interrupt?.during))).toEqual(
+    new Set([undefined, 'reads-fail', 'slow-api']),
   );
   expect(new Set(rollouts.map((r) => r.faults)).size).toBe(6);
   expect(rollouts.some((r) => r.advances.some((g) => g.offsetsMs.length > 1))).toBe(true);

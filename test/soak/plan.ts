@@ -13,7 +13,8 @@ export type CandidateKind =
   | 'stuck'
   | 'crash-requests'
   | 'crash-time'
-  | 'name-taken';
+  | 'name-taken'
+  | 'name-race';
 
 export const CANDIDATE_KINDS: readonly (readonly [CandidateKind, number])[] = [
   ['healthy', 30],
@@ -24,7 +25,8 @@ export const CANDIDATE_KINDS: readonly (readonly [CandidateKind, number])[] = [
   ['stuck', 4],
   ['crash-requests', 8],
   ['crash-time', 8],
-  ['name-taken', 6],
+  ['name-taken', 5],
+  ['name-race', 4],
 ];
 
 export type FaultProfile = 'none' | 'errors' | 'conflicts' | 'cuts' | 'delays' | 'mixed';
@@ -49,15 +51,34 @@ export interface ServicePlan {
 }
 
 /**
- * How a run is interrupted. `cancel` is the runner's cancellation: SIGINT, SIGTERM 7.5 s later, SIGKILL 2.5 s after
- * that; `during` makes the API fail or crawl from the SIGINT on. `kill` is a lost runner machine: SIGKILL alone.
- * The `-on-promote` kinds strike when the run starts its promotion (its log says so) or its promotion write lands.
+ * Where in a run an interrupt strikes: a time after it started, when its log starts a phase (the deploy write, the
+ * wait for Ready, the smoke test, a step's dwell or an advance's check, a step write, the promotion, a rollback), or
+ * when the watcher sees its step or promotion write land (the run then waits for the route to confirm it).
  */
-export type Interrupt =
-  | { kind: 'cancel'; atMs: number; during?: 'reads-fail' | 'slow-api' }
-  | { kind: 'cancel-on-promote'; via: 'log' | 'write'; delayMs: number }
-  | { kind: 'kill'; atMs: number }
-  | { kind: 'kill-on-promote'; via: 'log' | 'write'; delayMs: number };
+export type Moment =
+  | 'time'
+  | 'deploy'
+  | 'ready-wait'
+  | 'smoke'
+  | 'dwell'
+  | 'check'
+  | 'step'
+  | 'promote'
+  | 'rollback'
+  | 'step-written'
+  | 'promotion-written';
+
+/**
+ * How a run is interrupted, `delayMs` after its moment. `cancel` is the runner's cancellation: SIGINT, SIGTERM
+ * 7.5 s later, SIGKILL 2.5 s after that; `during` makes the API fail or crawl from the SIGINT on. `kill` is a lost
+ * runner machine: SIGKILL alone.
+ */
+export interface Interrupt {
+  kind: 'cancel' | 'kill';
+  on: Moment;
+  delayMs: number;
+  during?: 'reads-fail' | 'slow-api';
+}
 
 /**
  * Scheduled runs started together, with the Service's clock set from the current step's start: `due` once its dwell
@@ -86,6 +107,8 @@ export interface RolloutPlan {
   /** The run interrupted: the deploy, or an advance run (by group and racer). */
   interrupted: 'deploy' | { group: number; racer: number };
   advances: AdvanceGroup[];
+  /** With `name-race`: a second deploy of the same revision-name with another image starts this much later. */
+  raceOffsetMs: number;
   /** After a killed inline run: leave it to the next deploy, roll it back, or promote it (when it is stepping). */
   afterKill: 'next' | 'rollback' | 'promote';
 }
@@ -146,33 +169,44 @@ function knobs(r: Rng, kind: CandidateKind): Record<string, string> {
   }
 }
 
-function planInterrupt(r: Rng, estimateMs: number): Interrupt | undefined {
+const DEPLOY_MOMENTS: readonly (readonly [Moment, number])[] = [
+  ['time', 3],
+  ['deploy', 1],
+  ['ready-wait', 1],
+  ['smoke', 1],
+  ['dwell', 2],
+  ['step', 1],
+  ['step-written', 2],
+  ['promote', 2],
+  ['promotion-written', 2],
+  ['rollback', 1],
+];
+const ADVANCE_MOMENTS: readonly (readonly [Moment, number])[] = [
+  ['time', 2],
+  ['check', 2],
+  ['step', 1],
+  ['step-written', 2],
+  ['promote', 1],
+  ['promotion-written', 2],
+  ['rollback', 1],
+];
+
+function planInterrupt(r: Rng, advance: boolean, runMs: number): Interrupt | undefined {
   const kind = weighted(r, [
-    ['none', 55],
-    ['cancel', 16],
-    ['cancel-on-promote', 8],
-    ['kill', 10],
-    ['kill-on-promote', 4],
+    [undefined, 45],
+    ['cancel', 37],
+    ['kill', 18],
   ] as const);
-  const atMs = int(r, 300, estimateMs);
-  const via = pick(r, ['log', 'write'] as const);
-  const delayMs = int(r, 0, 150);
-  switch (kind) {
-    case 'none':
-      return undefined;
-    case 'cancel': {
-      const during = weighted(r, [
-        [undefined, 2],
-        ['reads-fail', 1],
-        ['slow-api', 1],
-      ] as const);
-      return during ? { kind, atMs, during } : { kind, atMs };
-    }
-    case 'kill':
-      return { kind, atMs };
-    default:
-      return { kind, via, delayMs };
-  }
+  const on = weighted(r, advance ? ADVANCE_MOMENTS : DEPLOY_MOMENTS);
+  const delayMs =
+    on === 'time' ? int(r, 300, runMs) : int(r, 0, on === 'dwell' || on === 'check' ? 800 : 150);
+  const during = weighted(r, [
+    [undefined, 2],
+    ['reads-fail', 1],
+    ['slow-api', 1],
+  ] as const);
+  if (!kind) return undefined;
+  return kind === 'cancel' && during ? { kind, on, delayMs, during } : { kind, on, delayMs };
 }
 
 function planAdvances(r: Rng, stepsBefore100: number): AdvanceGroup[] {
@@ -191,28 +225,35 @@ function planAdvances(r: Rng, stepsBefore100: number): AdvanceGroup[] {
   return groups;
 }
 
-export function planRollout(seed: number, index: number, services: ServicePlan[]): RolloutPlan {
+export function planRollout(
+  seed: number,
+  index: number,
+  services: ServicePlan[],
+  kinds?: readonly CandidateKind[],
+): RolloutPlan {
   const r = rngFor(seed, 'rollout', index);
   const service = services[index % services.length]!;
-  const kind = weighted(r, CANDIDATE_KINDS);
+  const kind = weighted(r, kinds ? CANDIDATE_KINDS.filter(([k]) => kinds.includes(k)) : CANDIDATE_KINDS);
   // The revision of this Service's previous rollout (or its first): its name is taken by another image.
   const previous = index - services.length;
   const revisionName =
     kind === 'name-taken'
       ? previous >= 0
-        ? planRollout(seed, previous, services).revisionName
+        ? planRollout(seed, previous, services, kinds).revisionName
         : service.initialRevision
       : `${service.name}-r${index}`;
   const mode = chance(r, 0.3) ? 'scheduled' : 'inline';
   const steps = pick(r, ['20,50', '30', '10,40,70', '25,50']);
   const stepsBefore100 = steps.split(',').length;
-  const interrupt = planInterrupt(
-    r,
-    kind === 'never-ready' || kind === 'stuck' ? 5000 : 1500 + 1200 * stepsBefore100,
-  );
   const advances = mode === 'scheduled' ? planAdvances(r, stepsBefore100) : [];
   const onAdvance = mode === 'scheduled' && advances.length > 0 && chance(r, 0.6);
   const group = onAdvance ? int(r, 0, advances.length - 1) : 0;
+  const runMs = onAdvance
+    ? 1500
+    : kind === 'never-ready' || kind === 'stuck'
+      ? 5000
+      : 1500 + 1200 * stepsBefore100;
+  const interrupt = planInterrupt(r, onAdvance, runMs);
   return {
     index,
     service: service.name,
@@ -231,9 +272,10 @@ export function planRollout(seed: number, index: number, services: ServicePlan[]
       ['delays', 10],
       ['mixed', 10],
     ] as const),
-    interrupt: interrupt && mode === 'scheduled' && onAdvance ? shortened(interrupt) : interrupt,
+    interrupt,
     interrupted: onAdvance ? { group, racer: 0 } : 'deploy',
     advances,
+    raceOffsetMs: int(r, 0, 400),
     afterKill: weighted(r, [
       ['next', 4],
       ['rollback', 3],
@@ -242,16 +284,17 @@ export function planRollout(seed: number, index: number, services: ServicePlan[]
   };
 }
 
-/** An advance run lasts about min-interval (1 s) and its writes: a timed interrupt falls within it. */
-function shortened(i: Interrupt): Interrupt {
-  return 'atMs' in i ? { ...i, atMs: Math.min(i.atMs, 1500) } : i;
-}
-
-export function planSoak(seed: number, rollouts: number, concurrency: number): SoakPlan {
+/** The soak's plan; `kinds` limits the candidates to those kinds (a soak aimed at one weak spot). */
+export function planSoak(
+  seed: number,
+  rollouts: number,
+  concurrency: number,
+  kinds?: readonly CandidateKind[],
+): SoakPlan {
   const services = Array.from({ length: concurrency }, (_, k) => planService(seed, k));
   return {
     seed,
     services,
-    rollouts: Array.from({ length: rollouts }, (_, i) => planRollout(seed, i, services)),
+    rollouts: Array.from({ length: rollouts }, (_, i) => planRollout(seed, i, services, kinds)),
   };
 }

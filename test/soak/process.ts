@@ -4,14 +4,23 @@
 
 import { startAction, type ActionResult, type StartActionOptions } from '../support/action-process.ts';
 import type { SentSignal } from './outcome.ts';
-import type { Interrupt } from './plan.ts';
+import type { Interrupt, Moment } from './plan.ts';
 
 /** What the GitHub runner waits after SIGINT before SIGTERM, and after SIGTERM before SIGKILL. */
 export const SIGTERM_AFTER_MS = 7500;
 export const SIGKILL_AFTER_MS = 2500;
 
-/** The log line a run writes as it starts its promotion write. */
-export const PROMOTION_LOG = '::group::Promote ';
+/** The log lines that start the phases of a run an interrupt can strike at. */
+export const MARKERS: Partial<Record<Moment, string>> = {
+  deploy: '::group::Deploy ',
+  'ready-wait': '::group::Wait for ',
+  smoke: '::group::Smoke test ',
+  dwell: 'Holding ',
+  check: '::group::Check ',
+  step: '::group::Step ',
+  promote: '::group::Promote ',
+  rollback: '::group::Roll back ',
+};
 
 export interface InterruptedRun {
   result: ActionResult;
@@ -20,8 +29,8 @@ export interface InterruptedRun {
 
 export interface RunOptions extends Omit<StartActionOptions, 'onStdout'> {
   interrupt?: Interrupt;
-  /** Resolves when the run's promotion write has landed (seen by the watcher), for `via: 'write'`. */
-  promotionWritten?: Promise<void>;
+  /** Resolves when the watcher sees the run's step or promotion write land, for those moments. */
+  written?: Promise<void>;
   /** Called as the SIGINT of a cancel is sent. */
   onCancel?: () => void;
   /** A run still going after this long is killed (and that is a finding of its own). */
@@ -47,20 +56,21 @@ export function runInterrupted(opts: RunOptions): Promise<InterruptedRun> {
     later(SIGTERM_AFTER_MS + SIGKILL_AFTER_MS, () => send('SIGKILL', false));
   };
   const i = opts.interrupt;
-  const strike = () => (i?.kind.startsWith('kill') ? send('SIGKILL', true) : cancel());
-  let promotionSeen = false;
+  let struck = false;
+  const strike = () => {
+    if (struck || !i) return;
+    struck = true;
+    later(i.delayMs, () => (i.kind === 'kill' ? send('SIGKILL', true) : cancel()));
+  };
+  const marker = i && MARKERS[i.on];
   const p = startAction({
     ...opts,
     onStdout: (_chunk, all) => {
-      if (promotionSeen || !i || !('via' in i) || i.via !== 'log') return;
-      if (all.includes(PROMOTION_LOG)) {
-        promotionSeen = true;
-        later(i.delayMs, strike);
-      }
+      if (marker && !struck && all.includes(marker)) strike();
     },
   });
-  if (i && 'atMs' in i) later(i.atMs, strike);
-  if (i && 'via' in i && i.via === 'write') void opts.promotionWritten?.then(() => later(i.delayMs, strike));
+  if (i?.on === 'time') strike();
+  void opts.written?.then(strike);
   later(opts.timeoutMs, () => send('SIGKILL', false));
   return p.result.then((result) => {
     exited = true;

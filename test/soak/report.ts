@@ -2,6 +2,7 @@
 // API calls and the faults injected, and each violation with its seed, rollout, Service, timeline and log tails.
 
 import type { RunRecord, SoakContext, Violation } from './context.ts';
+import { isRunUser } from './faults.ts';
 import { cancelled, killed } from './outcome.ts';
 import type { SoakResult } from './soak.ts';
 
@@ -37,6 +38,7 @@ function describeRun(rec: RunRecord) {
     status: f?.outputs.status,
     percent: f?.outputs.percent,
     revision: f?.outputs.revision,
+    interrupt: rec.interrupt,
     sent: f?.sent,
     apiDegraded: f?.apiDegraded,
     findings: rec.findings,
@@ -47,7 +49,7 @@ function describeRun(rec: RunRecord) {
 export function buildReport(r: SoakResult, opts: { seed: number; rollouts: number; concurrency: number }) {
   const { ctx } = r;
   const runs = ctx.runs.filter((x) => x.facts);
-  const requests = ctx.h.emulator.api.requests.filter((q) => q.user === 'emulator-admin');
+  const requests = ctx.h.emulator.api.requests.filter((q) => isRunUser(q.user));
   const signals = runs.flatMap((x) => x.facts.sent);
   const byId = new Map(ctx.runs.map((x) => [x.id, x]));
   return {
@@ -68,6 +70,12 @@ export function buildReport(r: SoakResult, opts: { seed: number; rollouts: numbe
       byLabel: count(runs, (x) => x.label.replace(/ \d+\.\d+$/, '')),
       byStatus: count(runs, (x) => (killed(x.facts) ? 'killed' : x.facts.outputs.status || '(none)')),
       cancelled: runs.filter((x) => cancelled(x.facts)).length,
+      interrupts: count(
+        runs.filter((x) => x.interrupt),
+        (x) =>
+          `${x.interrupt!.kind}${x.interrupt!.during ? `+${x.interrupt!.during}` : ''}@${x.interrupt!.on}` +
+          (x.facts.sent.some((s) => s.planned) ? '' : ' (not reached)'),
+      ),
       neededSigterm: signals.filter((s) => s.signal === 'SIGTERM').length,
       killedPlanned: signals.filter((s) => s.signal === 'SIGKILL' && s.planned).length,
       killedAfterCancel: runs.filter((x) => x.facts.sent.some((s) => s.signal === 'SIGKILL' && !s.planned))
@@ -126,6 +134,8 @@ export function summaryText(rep: SoakReport, ctx: SoakContext): string {
     table(rep.rollouts.byKindAndOutcome),
     `  rollouts by mode: ${JSON.stringify(rep.rollouts.byMode)}`,
     `  runs: ${rep.runs.total} ${JSON.stringify(rep.runs.byLabel)}; by status ${JSON.stringify(rep.runs.byStatus)}`,
+    `  interrupts planned:`,
+    table(rep.runs.interrupts),
     `  cancels: ${rep.runs.cancelled} (SIGTERM needed ${rep.runs.neededSigterm}, SIGKILL after cancel ${rep.runs.killedAfterCancel}); planned kills: ${rep.runs.killedPlanned}`,
     `  API calls by the action: ${rep.api.calls} ${JSON.stringify(rep.api.byMethod)}; answers ${JSON.stringify(rep.api.byStatus)}`,
     `  faults injected: ${rep.api.faultsTotal} ${JSON.stringify(rep.api.faultsInjected)}`,

@@ -97,33 +97,45 @@ export async function executeRollout(ctx: SoakContext, plan: RolloutPlan): Promi
   const began = Date.now();
   const { service } = plan;
   ctx.current.set(service, plan.index);
-  const owner = `rollout-${plan.index}`;
   const stuck = `default/${plan.revisionName}`;
-  ctx.faults.add(owner, profileRules(plan.faults, service, rngFor(ctx.seed, 'faults', plan.index)));
+  ctx.rolloutFaults.set(service, profileRules(plan.faults, service, rngFor(ctx.seed, 'faults', plan.index)));
   if (plan.kind === 'stuck') ctx.faults.setStuck(stuck, true);
   const runs: RunRecord[] = [];
   const before = await ctx.watcher.get(service);
   try {
-    const deploy = await run(ctx, {
-      rollout: plan.index,
-      service,
-      label: 'deploy',
-      command: 'deploy',
-      mode: plan.mode,
-      inputs: deployInputs(ctx, plan),
-      revision: plan.revisionName,
-      image: plan.image,
-      interrupt: plan.interrupted === 'deploy' ? plan.interrupt : undefined,
-    });
-    runs.push(deploy);
-    const after = await checkRuns(ctx, service, [deploy], before);
+    const race = plan.kind === 'name-race';
+    const deploy = (image: string, label: string, interrupt = plan.interrupted === 'deploy') =>
+      run(ctx, {
+        rollout: plan.index,
+        service,
+        label,
+        command: 'deploy',
+        mode: plan.mode,
+        inputs: { ...deployInputs(ctx, plan), image },
+        revision: plan.revisionName,
+        image,
+        interrupt: interrupt ? plan.interrupt : undefined,
+        racing: race,
+      });
+    // A name-race: a second deploy of the same revision-name, another image, while the first is under way.
+    const deploys = [deploy(plan.image, 'deploy')];
+    if (race)
+      deploys.push(
+        new Promise((r) => setTimeout(r, plan.raceOffsetMs)).then(() =>
+          deploy(`${plan.image}b`, 'deploy (same name)', false),
+        ),
+      );
+    const recs = await Promise.all(deploys);
+    runs.push(...recs);
+    const first = recs[0]!;
+    const after = await checkRuns(ctx, service, recs, before);
     if (plan.mode === 'scheduled') runs.push(...(await advances(ctx, plan)));
-    else if (killed(deploy.facts)) {
+    else if (killed(first.facts)) {
       const next = await afterKill(ctx, plan, after);
       if (next) runs.push(next);
     }
   } finally {
-    ctx.faults.clear(owner);
+    ctx.rolloutFaults.delete(service);
     if (plan.kind === 'stuck') ctx.faults.setStuck(stuck, false);
   }
   const s = stateOf(await ctx.watcher.get(service)).state;

@@ -5,8 +5,9 @@ import { schedulePayload } from '../support/events.ts';
 import { condition } from '../emulator/helpers.ts';
 import type { KObject } from '../emulator/util.ts';
 import type { RunRecord, SoakContext } from './context.ts';
-import { degradedRules } from './faults.ts';
+import { degradedRules, runUser } from './faults.ts';
 import { stateOf } from './invariants.ts';
+import type { RolloutState } from '../../src/rollout/state.ts';
 import { checkRun, checkSettled, type RunFacts } from './outcome.ts';
 import type { Interrupt, RolloutPlan } from './plan.ts';
 import { runInterrupted } from './process.ts';
@@ -18,7 +19,6 @@ export type Command = RunFacts['command'];
 function common(ctx: SoakContext, service: string): Record<string, string> {
   return {
     service,
-    kubeconfig: ctx.h.emulator.kubeconfig(),
     gateway: ctx.h.emulator.gatewayUrl,
     'probe-rps': '20',
     'min-interval': '1s',
@@ -68,6 +68,7 @@ let nextId = 1;
 export async function run(ctx: SoakContext, spec: RunSpec): Promise<RunRecord> {
   const id = nextId++;
   const { service } = spec;
+  const user = runUser(id);
   const active = ctx.active.get(service) ?? new Set<number>();
   ctx.active.set(service, active.add(id));
   const rec: RunRecord = {
@@ -75,41 +76,48 @@ export async function run(ctx: SoakContext, spec: RunSpec): Promise<RunRecord> {
     rollout: spec.rollout,
     service,
     label: spec.label,
+    user,
+    interrupt: spec.interrupt,
     startedAt: Date.now(),
     findings: [],
     facts: undefined as unknown as RunFacts,
   };
   ctx.runs.push(rec);
-  const owner = `cancel-${id}`;
+  const owner = `run-${id}`;
+  ctx.faults.add(owner, user, ctx.rolloutFaults.get(service) ?? []);
   let degraded = false;
   const i = spec.interrupt;
   const startRv = ctx.h.emulator.store.resourceVersion;
   let stopWaiting = () => {};
-  const promotionWritten =
-    i && 'via' in i && i.via === 'write'
+  // A step or promotion write of this run's, as the watcher sees it land: a state it did not start from.
+  const key = (s?: RolloutState) => (s ? `${s.candidate} ${s.startedAt} ${s.phase} ${s.step}` : '');
+  const from = key(stateOf(ctx.h.emulator.store.get('services', 'default', service)).state);
+  const landed = (svc: KObject): boolean => {
+    const s = stateOf(svc).state;
+    if (svc.metadata.name !== service || Number(svc.metadata.resourceVersion) <= startRv) return false;
+    if (!s || key(s) === from) return false;
+    return i?.on === 'promotion-written' ? s.phase === 'promoted' : s.phase === 'stepping' && s.step >= 0;
+  };
+  const written =
+    i?.on === 'promotion-written' || i?.on === 'step-written'
       ? new Promise<void>((resolve) => {
           stopWaiting = ctx.until((svc) => {
-            const s = stateOf(svc).state;
-            const hit =
-              svc.metadata.name === service &&
-              Number(svc.metadata.resourceVersion) > startRv &&
-              s?.phase === 'promoted';
-            if (hit) resolve();
-            return hit;
+            if (landed(svc)) resolve();
+            return landed(svc);
           });
         })
       : undefined;
   const { result, sent } = await runInterrupted({
-    inputs: spec.inputs,
+    inputs: { ...spec.inputs, kubeconfig: ctx.h.emulator.kubeconfig('default', user) },
     env: { KNATIVE_CANARY_NOW: new Date(Date.now() + (ctx.skew.get(service) ?? 0)).toISOString() },
     event: spec.command === 'advance' ? { name: 'schedule', payload: schedulePayload() } : undefined,
     interrupt: i,
-    promotionWritten,
+    written,
     timeoutMs: 90_000,
     onCancel: () => {
       if (i?.kind !== 'cancel' || !i.during) return;
       degraded = true;
-      ctx.faults.add(owner, degradedRules(i.during, service, rngFor(ctx.seed, 'cancel', id)));
+      ctx.faults.add(owner, user, degradedRules(i.during, service, rngFor(ctx.seed, 'cancel', id)));
     },
   });
   stopWaiting();
@@ -159,9 +167,16 @@ export async function checkRuns(
   before: KObject,
 ): Promise<KObject> {
   const after = await settle(ctx, service);
-  const beforeRv = Number(before.metadata.resourceVersion);
   for (const rec of runs) {
-    const afters = runs.length > 1 ? [before, ...ctx.versionsSince(service, beforeRv), after] : [after];
+    // Its writes that landed; a run racing others is held to the versions from its last write (or its start) on.
+    const writes = ctx.h.emulator.api.requests.filter(
+      (q) => q.user === rec.user && q.method !== 'GET' && (q.status ?? 500) < 300,
+    );
+    rec.facts.wrote = writes.length > 0;
+    const from = writes.at(-1)?.at ?? rec.startedAt;
+    const afters = rec.facts.racing
+      ? [...ctx.versionsDuring(service, from, rec.endedAt ?? Date.now()), after]
+      : [after];
     rec.findings = checkRun(rec.facts, before, afters, imageOf(ctx));
     for (const f of rec.findings) ctx.violate(service, f, [rec.id]);
   }

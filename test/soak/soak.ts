@@ -7,7 +7,7 @@ import type { KObject } from '../emulator/util.ts';
 import { SoakContext } from './context.ts';
 import type { Expectations } from './invariants.ts';
 import { stateOf } from './invariants.ts';
-import { planSoak, type RolloutPlan, type ServicePlan } from './plan.ts';
+import { planSoak, type CandidateKind, type RolloutPlan, type ServicePlan } from './plan.ts';
 import { commandRun, executeRollout, type RolloutResult } from './rollout.ts';
 import { checkRuns } from './runs.ts';
 
@@ -17,6 +17,8 @@ export interface SoakOptions {
   concurrency: number;
   /** No rollout starts after this many seconds; those under way finish. */
   budgetS: number;
+  /** Only candidates of these kinds. */
+  kinds?: CandidateKind[];
   log?: (line: string) => void;
 }
 
@@ -62,7 +64,7 @@ async function cleanup(ctx: SoakContext, name: string, index: number): Promise<v
 export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? (() => {});
   const began = Date.now();
-  const plan = planSoak(opts.seed, opts.rollouts, opts.concurrency);
+  const plan = planSoak(opts.seed, opts.rollouts, opts.concurrency, opts.kinds);
   const h = await startHarness({ seed: opts.seed, restartBackoffMs: 1000 });
   const expectations = new Map<string, Expectations>();
   const ctx = new SoakContext(plan, h, expectations);
@@ -102,7 +104,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         const found = ctx.violations.filter((v) => v.rollout === r.index).length;
         log(
           `#${r.index} ${r.service} ${r.kind} ${r.mode} faults:${r.faults}` +
-            `${r.interrupt ? ` ${r.interrupt.kind}${r.interrupted === 'deploy' ? '' : ` on advance ${r.interrupted.group}`}` : ''}` +
+            `${r.interrupt ? ` ${r.interrupt.kind}${r.interrupt.during ? `+${r.interrupt.during}` : ''}@${r.interrupt.on}${r.interrupted === 'deploy' ? '' : ` of advance ${r.interrupted.group}`}` : ''}` +
             ` → ${res.outcome} in ${(res.ms / 1000).toFixed(1)}s${found ? `, ${found} violation(s)` : ''}`,
         );
       } catch (e) {

@@ -132,12 +132,16 @@ describe('checkRun', () => {
     ).toEqual([]);
   });
 
-  it('a run ended by the signal itself (before its handlers) must not have changed anything', () => {
+  it('a run ended by the signal itself (before its handlers, or as it exits) must have changed nothing, or say what', () => {
     const sent = [{ signal: 'SIGINT' as const, atMs: 100, planned: true }];
     expect(kinds(run({ sent, signal: 'SIGINT', code: null, outputs: {} }), stable)).toEqual([]);
     expect(kinds(run({ sent, signal: 'SIGINT', code: null, outputs: {} }), stepping)).toEqual([
       'died-on-signal',
     ]);
+    // As it exited, its work done: its outputs are checked, not its exit code.
+    const late = run({ sent: [{ ...sent[0]!, atMs: 4600 }], signal: 'SIGINT', code: null });
+    expect(kinds(late, promoted)).toEqual([]);
+    expect(kinds(late, stepping)).toContain('status-disagrees');
   });
 
   it('a racing advance may report any version seen while it ran, or a rollout another run finished', () => {

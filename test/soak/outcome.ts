@@ -48,6 +48,12 @@ function position(svc: KObject): string {
   return s ? `${s.candidate} ${s.startedAt} ${s.phase} ${s.step} ${s.percent}` : 'none';
 }
 
+/** Outputs that a run reporting a rollout's status must set too. */
+function missingOutputs(r: RunFacts): string[] {
+  if (!['promoted', 'rolled-back', 'progressing'].includes(r.outputs.status ?? '')) return [];
+  return ['revision', 'percent'].filter((o) => !r.outputs[o]);
+}
+
 /** The run found that another run had changed the rollout, and stopped without writing. */
 const lostRace = (r: RunFacts): boolean => r.stdout.includes('another run changed this rollout meanwhile');
 
@@ -70,14 +76,13 @@ function agrees(
   const say = (kind: string, message: string) =>
     out.push({ kind, message: `status ${status || '(none)'}: ${message}` });
   const exit = (want: number) => {
-    if (r.code !== want) say('exit-code', `exit code ${r.code}, expected ${want}`);
+    if (r.signal === null && r.code !== want) say('exit-code', `exit code ${r.code}, expected ${want}`);
   };
   /** The outputs that name the candidate and its percent: missing, or not what the state says. */
   const outputsOf = (percent: number) => {
     if (!s) return;
-    const missing = ['revision', 'percent'].filter((o) => !r.outputs[o]);
-    if (missing.length) say('outputs-incomplete', `no ${missing.join(' or ')} output`);
-    else if (r.outputs.revision !== s.candidate || r.outputs.percent !== String(percent))
+    if (missingOutputs(r).length) return; // reported once, by checkRun
+    if (r.outputs.revision !== s.candidate || r.outputs.percent !== String(percent))
       say(
         'status-disagrees',
         `outputs revision ${r.outputs.revision} at ${r.outputs.percent}%, the state ${s.candidate} at ${percent}%`,
@@ -170,22 +175,30 @@ export function checkRun(
       });
     return out;
   }
-  if (r.signal) {
-    // Ended by the SIGINT or SIGTERM itself: before the action's handlers were installed, so before it wrote. (Of
-    // runs racing, another may have written.)
+  // Ended by the SIGINT or SIGTERM itself: before the action's handlers were installed (so before it wrote), or as
+  // it exited after its work was done (its outputs are then checked as any run's, its exit code aside).
+  if (r.signal && !r.outputs.status) {
     const after = afters.at(-1)!;
-    if (!r.racing && (annotation(after) !== annotation(before) || traffic(after) !== traffic(before)))
+    const changed = annotation(after) !== annotation(before) || traffic(after) !== traffic(before);
+    if (r.wrote ?? (changed && !r.racing))
       out.push({
         kind: 'died-on-signal',
-        message: `ended by ${r.signal} without handling it, after the rollout changed from ${position(before)} to ${position(after)}`,
+        message: `ended by ${r.signal} without handling it or saying anything, after its writes landed: ${position(before)} → ${position(after)}`,
       });
     return out;
   }
-  if (r.code !== 0 && r.code !== 1) out.push({ kind: 'exit-code', message: `ended with code ${r.code}` });
+  if (r.signal === null && r.code !== 0 && r.code !== 1)
+    out.push({ kind: 'exit-code', message: `ended with code ${r.code}` });
   const crash = r.stderr
     .split('\n')
     .find((l) => /\b(TypeError|ReferenceError|RangeError|Unhandled|uncaught)\b/i.test(l));
   if (crash) out.push({ kind: 'crash', message: `stderr: ${crash.trim()}` });
+  const missing = missingOutputs(r);
+  if (missing.length)
+    out.push({
+      kind: 'outputs-incomplete',
+      message: `status ${r.outputs.status}: no ${missing.join(' or ')} output`,
+    });
   // A run that lost its write to one that rolled the rollout back or replaced it fails, and says so in its log only.
   if (!r.outputs.status && lostRace(r))
     out.push({

@@ -50,8 +50,10 @@ export async function commandRun(
 async function afterKill(ctx: SoakContext, plan: RolloutPlan, svc: KObject): Promise<RunRecord | undefined> {
   if (plan.afterKill === 'next' || !isActive(svc)) return undefined;
   const stepping = stateOf(svc).state?.phase === 'stepping';
-  // Promote only what passed its smoke test (a stepping rollout); anything else is rolled back.
-  const command = plan.afterKill === 'promote' && stepping ? 'promote' : 'rollback';
+  // The user promotes only a healthy candidate that passed its smoke test (a stepping rollout): a failing one
+  // promoted by hand would be a failing stable revision for every later rollout. Anything else is rolled back.
+  const healthy = ['healthy', 'name-taken', 'name-race'].includes(plan.kind);
+  const command = plan.afterKill === 'promote' && stepping && healthy ? 'promote' : 'rollback';
   return commandRun(ctx, plan.index, plan.service, command, `${command} after kill`);
 }
 

@@ -1,50 +1,35 @@
-// The soak's API faults: rules of each rollout scoped to its Service's paths and to the user of each of its runs
-// (every run has a user of its own, and so has the watcher, left alone), added and removed as runs come and go,
-// with a count of what fired.
+// The soak's API faults: the rules of each rollout, for the user of each of its runs (every run has a user of its
+// own, and so has the watcher, left alone), added and removed as runs come and go, with a count of what fired.
 
 import type { ApiFaultRule, Faults } from '../emulator/faults.ts';
 import type { FaultProfile } from './plan.ts';
 import { int, type Rng } from './random.ts';
 
-/** The paths of one Service's API calls: the Service itself and its revisions (named `<service>-...`). */
-const pathsOf = (service: string): string[] => [`/services/${service}`, `/revisions/${service}-`];
-
-/** The rules of a fault profile for one Service's calls. */
-export function profileRules(profile: FaultProfile, service: string, r: Rng): ApiFaultRule[] {
+/** The rules of a fault profile, for the requests of a run (all of them: reads, writes, watches). */
+export function profileRules(profile: FaultProfile, r: Rng): ApiFaultRule[] {
   const rules: ApiFaultRule[] = [];
   const scale = profile === 'mixed' ? 0.5 : 1;
-  for (const path of pathsOf(service)) {
-    if (profile === 'delays' || profile === 'mixed')
-      rules.push({ path, action: 'delay', delayMs: int(r, 100, 600), probability: 0.3 * scale });
-    if (profile === 'errors' || profile === 'mixed') {
-      rules.push({ path, action: 'status', status: 500, probability: 0.08 * scale });
-      rules.push({ path, action: 'status', status: 429, probability: 0.04 * scale });
-      rules.push({ path, action: 'status', status: 503, probability: 0.03 * scale });
-    }
-    if (profile === 'cuts' || profile === 'mixed')
-      rules.push({ path, action: 'cut', probability: 0.06 * scale });
+  if (profile === 'delays' || profile === 'mixed')
+    rules.push({ action: 'delay', delayMs: int(r, 100, 600), probability: 0.3 * scale });
+  if (profile === 'errors' || profile === 'mixed') {
+    rules.push({ action: 'status', status: 500, probability: 0.08 * scale });
+    rules.push({ action: 'status', status: 429, probability: 0.04 * scale });
+    rules.push({ action: 'status', status: 503, probability: 0.03 * scale });
   }
+  if (profile === 'cuts' || profile === 'mixed') rules.push({ action: 'cut', probability: 0.06 * scale });
   if (profile === 'conflicts' || profile === 'mixed')
-    rules.push({
-      method: 'PATCH',
-      path: `/services/${service}`,
-      action: 'status',
-      status: 409,
-      probability: 0.3 * scale,
-    });
+    rules.push({ method: 'PATCH', action: 'status', status: 409, probability: 0.3 * scale });
   return rules;
 }
 
-/** From a cancel on: reads failing (500s and cut connections), or every call slow. */
-export function degradedRules(kind: 'reads-fail' | 'slow-api', service: string, r: Rng): ApiFaultRule[] {
-  return pathsOf(service).flatMap((path): ApiFaultRule[] =>
-    kind === 'reads-fail'
-      ? [
-          { method: 'GET', path, action: 'status', status: 500, probability: 0.6 },
-          { method: 'GET', path, action: 'cut', probability: 0.5 },
-        ]
-      : [{ path, action: 'delay', delayMs: int(r, 700, 2500) }],
-  );
+/** From a cancel on: reads (and watches) failing with 500s and cut connections, or every call slow. */
+export function degradedRules(kind: 'reads-fail' | 'slow-api', r: Rng): ApiFaultRule[] {
+  return kind === 'reads-fail'
+    ? [
+        { method: 'GET', action: 'status', status: 500, probability: 0.6 },
+        { method: 'GET', action: 'cut', probability: 0.5 },
+      ]
+    : [{ action: 'delay', delayMs: int(r, 700, 2500) }];
 }
 
 const label = (rule: ApiFaultRule): string =>

@@ -100,7 +100,7 @@ export async function executeRollout(ctx: SoakContext, plan: RolloutPlan): Promi
   const { service } = plan;
   ctx.current.set(service, plan.index);
   const stuck = `default/${plan.revisionName}`;
-  ctx.rolloutFaults.set(service, profileRules(plan.faults, service, rngFor(ctx.seed, 'faults', plan.index)));
+  ctx.rolloutFaults.set(service, profileRules(plan.faults, rngFor(ctx.seed, 'faults', plan.index)));
   if (plan.kind === 'stuck') ctx.faults.setStuck(stuck, true);
   const runs: RunRecord[] = [];
   const before = await ctx.watcher.get(service);

@@ -117,7 +117,7 @@ export async function run(ctx: SoakContext, spec: RunSpec): Promise<RunRecord> {
     onCancel: () => {
       if (i?.kind !== 'cancel' || !i.during) return;
       degraded = true;
-      ctx.faults.add(owner, user, degradedRules(i.during, service, rngFor(ctx.seed, 'cancel', id)));
+      ctx.faults.add(owner, user, degradedRules(i.during, rngFor(ctx.seed, 'cancel', id)));
     },
   });
   stopWaiting();

@@ -3,12 +3,19 @@
 
 import type { ApiFaultRule } from '../emulator/faults.ts';
 import type { Harness } from '../emulator/helpers.ts';
+import type { FakeGitHub } from '../support/github.ts';
 import type { KObject } from '../emulator/util.ts';
 import { FaultPlan } from './faults.ts';
 import { checkVersion, summarize, type Expectations, type Finding } from './invariants.ts';
 import type { RunFacts } from './outcome.ts';
 import type { Interrupt, SoakPlan } from './plan.ts';
 import { ServiceWatcher } from './watcher.ts';
+
+/**
+ * Findings reported as notes, not violations (they do not fail the soak): outputs missing beside a status the cluster
+ * agrees with, and a cancel that outlasts the runner's 10 s while every API call is made slow.
+ */
+export const NOTE_KINDS = new Set(['outputs-incomplete', 'cancel-overran-slow-api']);
 
 /** The user the watcher reads as: fault rules are limited to the action's user, so the watcher sees everything. */
 export const WATCHER_USER = 'soak-watcher';
@@ -59,6 +66,8 @@ export class SoakContext {
   readonly began = Date.now();
   readonly runs: RunRecord[] = [];
   readonly violations: Violation[] = [];
+  /** Findings of NOTE_KINDS, kept as violations are. */
+  readonly notes: Violation[] = [];
   /** The rollout each Service is in now. */
   readonly current = new Map<string, number>();
   /** Runs in flight per Service. */
@@ -67,6 +76,8 @@ export class SoakContext {
   readonly lastSpecChange = new Map<string, number>();
   /** The clock skew of each Service's runs (KNATIVE_CANARY_NOW), ms: scheduled runs move it on. */
   readonly skew = new Map<string, number>();
+  /** The fake GitHub that comment commands (previews) talk to. */
+  github?: FakeGitHub;
   /** The API faults of the rollout under way on each Service, for each of its runs. */
   readonly rolloutFaults = new Map<string, ApiFaultRule[]>();
   /** The resourceVersion each revision was created at, from the emulator's store. */
@@ -120,7 +131,7 @@ export class SoakContext {
   }
 
   violate(service: string, f: Finding, runs: number[], version?: KObject): void {
-    this.violations.push({
+    (NOTE_KINDS.has(f.kind) ? this.notes : this.violations).push({
       seed: this.seed,
       rollout: this.current.get(service) ?? -1,
       service,

@@ -81,6 +81,14 @@ describe('checkRun', () => {
     expect(kinds(run({ mode: 'scheduled', outputs: progressing }), stepping)).toEqual([]);
     // A failure before anything was written.
     expect(kinds(run({ code: 1, outputs: {} }), stable)).toEqual([]);
+    // A preview, paused at 0% under its tag.
+    const preview = svc(
+      [pin('app-v0', 100, 'stable'), pin('app-r1', 0, 'pr-7')],
+      state({ step: -1, percent: 0, tag: 'pr-7', paused: { by: '@someone', at, reason: 'preview' } }),
+    );
+    const paused = { status: 'paused', revision: 'app-r1', percent: '0' };
+    expect(kinds(run({ outputs: paused }), preview)).toEqual([]);
+    expect(kinds(run({ outputs: paused }), stepping)).toEqual(['status-disagrees']);
   });
 
   it('flags a status the cluster does not show, a wrong exit code, missing outputs', () => {
@@ -91,7 +99,7 @@ describe('checkRun', () => {
     expect(kinds(run({ outputs: { status: 'promoted' } }), promoted)).toEqual(['outputs-incomplete']);
     expect(kinds(run({ code: 1, outputs: {} }), stepping)).toEqual(['status-disagrees']);
     expect(kinds(run({ code: 0, outputs: {} }), stable)).toEqual(['exit-code']);
-    expect(kinds(run({ outputs: { status: 'paused' } }), stable)).toEqual(['unexpected-status']);
+    expect(kinds(run({ outputs: { status: 'planned' } }), stable)).toEqual(['unexpected-status']);
     expect(kinds(run({ stderr: 'TypeError: x is undefined' }), promoted)).toEqual(['crash']);
   });
 
@@ -116,7 +124,7 @@ describe('checkRun', () => {
     expect(kinds(run({ sent, code: 1, outputs: {}, stdout: unwritten }), stepping)).toEqual([]);
   });
 
-  it('a killed run is exempt, unless the runner had to kill it after a cancel', () => {
+  it('a killed run is exempt, unless the runner had to kill it after a cancel (a note if the API was slow)', () => {
     const kill = { signal: 'SIGKILL' as const, atMs: 500, planned: true };
     expect(kinds(run({ sent: [kill], signal: 'SIGKILL', outputs: {} }), stepping)).toEqual([]);
     const overran = [
@@ -129,7 +137,9 @@ describe('checkRun', () => {
     ]);
     expect(
       kinds(run({ sent: overran, signal: 'SIGKILL', outputs: {}, apiDegraded: true }), stepping),
-    ).toEqual([]);
+    ).toEqual(['cancel-overran-slow-api']);
+    const hung = [{ signal: 'SIGKILL' as const, atMs: 90_000, planned: false }];
+    expect(kinds(run({ sent: hung, signal: 'SIGKILL', outputs: {} }), stepping)).toEqual(['run-hung']);
   });
 
   it('a run ended by the signal itself (before its handlers, or as it exits) must have changed nothing, or say what', () => {

@@ -13,7 +13,7 @@ export interface SentSignal {
 }
 
 export interface RunFacts {
-  command: 'deploy' | 'advance' | 'rollback' | 'promote';
+  command: 'deploy' | 'advance' | 'rollback' | 'promote' | 'resume';
   mode: 'inline' | 'scheduled';
   /** A deploy's revision-name and image. */
   revision?: string;
@@ -50,7 +50,7 @@ function position(svc: KObject): string {
 
 /** Outputs that a run reporting a rollout's status must set too. */
 function missingOutputs(r: RunFacts): string[] {
-  if (!['promoted', 'rolled-back', 'progressing'].includes(r.outputs.status ?? '')) return [];
+  if (!['promoted', 'rolled-back', 'progressing', 'paused'].includes(r.outputs.status ?? '')) return [];
   return ['revision', 'percent'].filter((o) => !r.outputs[o]);
 }
 
@@ -114,6 +114,14 @@ function agrees(
       if (cancelled(r) && r.mode === 'inline' && r.command === 'deploy')
         say('cancel-left-split', 'a cancelled inline run left its rollout stepping');
       break;
+    case 'paused':
+      exit(0);
+      if (s?.phase !== 'stepping' || !s.paused)
+        say('status-disagrees', `the state is ${s?.phase ?? 'missing'}, not paused`);
+      else if ((p.get(s.candidate) ?? 0) !== s.percent)
+        say('status-disagrees', `the state says ${s.percent}%, spec gives ${p.get(s.candidate) ?? 0}%`);
+      else outputsOf(s.percent);
+      break;
     case 'unchanged':
     case '':
       if (status === '' && r.code === 0) say('exit-code', 'no status, yet exit code 0');
@@ -168,11 +176,16 @@ export function checkRun(
   const out: Finding[] = [];
   const kill = r.sent.find((s) => s.signal === 'SIGKILL');
   if (killed(r)) {
-    if (kill && !kill.planned && !r.apiDegraded)
-      out.push({
-        kind: 'cancel-overran',
-        message: `still running ${(kill.atMs - r.sent[0]!.atMs) / 1000} s after SIGINT: the runner killed it`,
-      });
+    const cancel = r.sent.find((s) => s.signal === 'SIGINT');
+    if (kill && !kill.planned)
+      out.push(
+        cancel
+          ? {
+              kind: r.apiDegraded ? 'cancel-overran-slow-api' : 'cancel-overran',
+              message: `still running ${(kill.atMs - cancel.atMs) / 1000} s after SIGINT: the runner killed it${r.wrote ? '' : ' (no write of its landed)'}`,
+            }
+          : { kind: 'run-hung', message: `still running after ${kill.atMs / 1000} s: killed` },
+      );
     return out;
   }
   // Ended by the SIGINT or SIGTERM itself: before the action's handlers were installed (so before it wrote), or as

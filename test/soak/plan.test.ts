@@ -21,7 +21,7 @@ it('plans only the kinds asked for', () => {
 it('over a few hundred rollouts, plans every candidate kind, interrupt, fault profile and racing advances', () => {
   const { rollouts, services } = planSoak(1, 300, 3);
   const kinds = new Set(rollouts.map((r) => r.kind));
-  expect(kinds.size).toBe(10);
+  expect(kinds.size).toBe(11);
   const interrupts = new Set(rollouts.map((r) => r.interrupt && `${r.interrupt.kind}@${r.interrupt.on}`));
   for (const on of ['time', 'deploy', 'ready-wait', 'smoke', 'dwell', 'check', 'step', 'promote', 'rollback'])
     expect(interrupts).toContain(`cancel@${on}`);

@@ -14,7 +14,8 @@ export type CandidateKind =
   | 'crash-requests'
   | 'crash-time'
   | 'name-taken'
-  | 'name-race';
+  | 'name-race'
+  | 'preview';
 
 export const CANDIDATE_KINDS: readonly (readonly [CandidateKind, number])[] = [
   ['healthy', 30],
@@ -27,6 +28,7 @@ export const CANDIDATE_KINDS: readonly (readonly [CandidateKind, number])[] = [
   ['crash-time', 8],
   ['name-taken', 5],
   ['name-race', 4],
+  ['preview', 5],
 ];
 
 export type FaultProfile = 'none' | 'errors' | 'conflicts' | 'cuts' | 'delays' | 'mixed';
@@ -107,6 +109,12 @@ export interface RolloutPlan {
   /** The run interrupted: the deploy, or an advance run (by group and racer). */
   interrupted: 'deploy' | { group: number; racer: number };
   advances: AdvanceGroup[];
+  /**
+   * With `preview`: `/canary deploy` on pull request `pr` whose head is `sha` (the revision is `<service>-<sha7>`,
+   * at 0% under tag `pr-<pr>`, paused), then `/canary promote`, `/canary resume` or nothing (the next deploy
+   * replaces it).
+   */
+  preview?: { pr: number; sha: string; then: 'promote' | 'resume' | 'leave' };
   /** With `name-race`: a second deploy of the same revision-name with another image starts this much later. */
   raceOffsetMs: number;
   /** After a killed inline run: leave it to the next deploy, roll it back, or promote it (when it is stepping). */
@@ -234,6 +242,12 @@ export function planRollout(
   const r = rngFor(seed, 'rollout', index);
   const service = services[index % services.length]!;
   const kind = weighted(r, kinds ? CANDIDATE_KINDS.filter(([k]) => kinds.includes(k)) : CANDIDATE_KINDS);
+  const mode = chance(r, 0.3) ? 'scheduled' : 'inline';
+  const sha = Array.from({ length: 40 }, () => '0123456789abcdef'[int(r, 0, 15)]).join('');
+  const preview =
+    kind === 'preview'
+      ? { pr: 100 + index, sha, then: pick(r, ['promote', 'resume', 'leave'] as const) }
+      : undefined;
   // The revision of this Service's previous rollout (or its first): its name is taken by another image.
   const previous = index - services.length;
   const revisionName =
@@ -241,8 +255,9 @@ export function planRollout(
       ? previous >= 0
         ? planRollout(seed, previous, services, kinds).revisionName
         : service.initialRevision
-      : `${service.name}-r${index}`;
-  const mode = chance(r, 0.3) ? 'scheduled' : 'inline';
+      : preview
+        ? `${service.name}-${sha.slice(0, 7)}`
+        : `${service.name}-r${index}`;
   const steps = pick(r, ['20,50', '30', '10,40,70', '25,50']);
   const stepsBefore100 = steps.split(',').length;
   const advances = mode === 'scheduled' ? planAdvances(r, stepsBefore100) : [];
@@ -258,7 +273,7 @@ export function planRollout(
     index,
     service: service.name,
     kind,
-    image: `${IMAGE}:r${index}`,
+    image: preview ? `${IMAGE}:${sha}` : `${IMAGE}:r${index}`,
     revisionName,
     env: { ...NEUTRAL, ...knobs(r, kind) },
     mode,
@@ -275,6 +290,7 @@ export function planRollout(
     interrupt,
     interrupted: onAdvance ? { group, racer: 0 } : 'deploy',
     advances,
+    preview,
     raceOffsetMs: int(r, 0, 400),
     afterKill: weighted(r, [
       ['next', 4],

@@ -52,6 +52,13 @@ export function buildReport(r: SoakResult, opts: { seed: number; rollouts: numbe
   const requests = ctx.h.emulator.api.requests.filter((q) => isRunUser(q.user));
   const signals = runs.flatMap((x) => x.facts.sent);
   const byId = new Map(ctx.runs.map((x) => [x.id, x]));
+  const withLogs = (v: Violation) => ({
+    ...v,
+    logs: v.runs.map((id) => {
+      const rec = byId.get(id);
+      return rec ? { run: id, label: rec.label, tail: logTail(rec) } : { run: id, label: '?', tail: '' };
+    }),
+  });
   return {
     seed: opts.seed,
     planned: opts.rollouts,
@@ -90,13 +97,8 @@ export function buildReport(r: SoakResult, opts: { seed: number; rollouts: numbe
       watcher: { events: ctx.watcher.events, reconnects: ctx.watcher.reconnects, gaps: ctx.watcher.gaps },
     },
     errors: r.errors,
-    violations: ctx.violations.map((v) => ({
-      ...v,
-      logs: v.runs.map((id) => {
-        const rec = byId.get(id);
-        return rec ? { run: id, label: rec.label, tail: logTail(rec) } : { run: id, label: '?', tail: '' };
-      }),
-    })),
+    violations: ctx.violations.map(withLogs),
+    notes: ctx.notes.map(withLogs),
     allRuns: ctx.runs.map(describeRun),
   };
 }
@@ -146,6 +148,12 @@ export function summaryText(rep: SoakReport, ctx: SoakContext): string {
       `  soak errors: ${rep.errors.length}`,
       ...rep.errors.map((e) => `    #${e.rollout}: ${e.message}`),
     );
+  out.push(`  notes (not failing the soak): ${rep.notes.length}`);
+  if (rep.notes.length) {
+    out.push(table(count(rep.notes as Violation[], (v) => v.kind)));
+    for (const v of rep.notes)
+      out.push(`    #${v.rollout} ${v.service} ${v.kind}: ${v.message} (runs ${v.runs.join(', ')})`);
+  }
   out.push(`  violations: ${rep.violations.length}`);
   if (rep.violations.length) {
     out.push(table(count(rep.violations as Violation[], (v) => v.kind)));

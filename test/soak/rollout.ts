@@ -4,6 +4,7 @@
 import type { KObject } from '../emulator/util.ts';
 import type { RunRecord, SoakContext } from './context.ts';
 import { profileRules } from './faults.ts';
+import { previewRollout } from './preview.ts';
 import { stateOf } from './invariants.ts';
 import { killed } from './outcome.ts';
 import type { RolloutPlan } from './plan.ts';
@@ -105,6 +106,10 @@ export async function executeRollout(ctx: SoakContext, plan: RolloutPlan): Promi
   const runs: RunRecord[] = [];
   const before = await ctx.watcher.get(service);
   try {
+    if (plan.kind === 'preview') {
+      runs.push(...(await previewRollout(ctx, plan)));
+      return result(ctx, plan, before, runs, began);
+    }
     const race = plan.kind === 'name-race';
     const deploy = (image: string, label: string, interrupt = plan.interrupted === 'deploy') =>
       run(ctx, {
@@ -140,15 +145,25 @@ export async function executeRollout(ctx: SoakContext, plan: RolloutPlan): Promi
     ctx.rolloutFaults.delete(service);
     if (plan.kind === 'stuck') ctx.faults.setStuck(stuck, false);
   }
-  const s = stateOf(await ctx.watcher.get(service)).state;
+  return result(ctx, plan, before, runs, began);
+}
+
+async function result(
+  ctx: SoakContext,
+  plan: RolloutPlan,
+  before: KObject,
+  runs: RunRecord[],
+  began: number,
+): Promise<RolloutResult> {
+  const s = stateOf(await ctx.watcher.get(plan.service)).state;
   const was = stateOf(before).state;
   const ours = s?.candidate === plan.revisionName && s.startedAt !== was?.startedAt;
   return {
     index: plan.index,
-    service,
+    service: plan.service,
     kind: plan.kind,
     mode: plan.mode,
-    outcome: ours ? s.phase : 'not-started',
+    outcome: ours ? `${s.phase}${s.paused ? ' (paused)' : ''}` : 'not-started',
     runs: runs.map((r) => r.id),
     ms: Date.now() - began,
   };

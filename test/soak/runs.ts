@@ -60,6 +60,9 @@ export interface RunSpec {
   image?: string;
   interrupt?: Interrupt;
   racing?: boolean;
+  /** The event (default: a push; a schedule for advance) and more env (GitHub's, for a comment). */
+  event?: { name: string; payload: unknown };
+  env?: Record<string, string>;
 }
 
 let nextId = 1;
@@ -109,8 +112,13 @@ export async function run(ctx: SoakContext, spec: RunSpec): Promise<RunRecord> {
       : undefined;
   const { result, sent } = await runInterrupted({
     inputs: { ...spec.inputs, kubeconfig: ctx.h.emulator.kubeconfig('default', user) },
-    env: { KNATIVE_CANARY_NOW: new Date(Date.now() + (ctx.skew.get(service) ?? 0)).toISOString() },
-    event: spec.command === 'advance' ? { name: 'schedule', payload: schedulePayload() } : undefined,
+    env: {
+      KNATIVE_CANARY_NOW: new Date(Date.now() + (ctx.skew.get(service) ?? 0)).toISOString(),
+      ...spec.env,
+    },
+    event:
+      spec.event ??
+      (spec.command === 'advance' ? { name: 'schedule', payload: schedulePayload() } : undefined),
     interrupt: i,
     written,
     timeoutMs: 90_000,

@@ -9,7 +9,9 @@ import type { Expectations } from './invariants.ts';
 import { stateOf } from './invariants.ts';
 import { planSoak, type CandidateKind, type RolloutPlan, type ServicePlan } from './plan.ts';
 import { commandRun, executeRollout, type RolloutResult } from './rollout.ts';
+import { GITHUB_TOKEN } from './preview.ts';
 import { checkRuns } from './runs.ts';
+import { startFakeGitHub } from '../support/github.ts';
 
 export interface SoakOptions {
   seed: number;
@@ -68,6 +70,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const h = await startHarness({ seed: opts.seed, restartBackoffMs: 1000 });
   const expectations = new Map<string, Expectations>();
   const ctx = new SoakContext(plan, h, expectations);
+  ctx.github = await startFakeGitHub({ token: GITHUB_TOKEN });
   const results: RolloutResult[] = [];
   const skipped: number[] = [];
   const errors: SoakResult['errors'] = [];
@@ -115,6 +118,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     await Promise.all(plan.services.map((_, k) => worker(k)));
   } finally {
     ctx.watcher.stop();
+    await ctx.github.close();
     await h.close();
   }
   return { ctx, results, skipped, errors, durationMs: Date.now() - began };

@@ -99,6 +99,9 @@ describe('checkRun', () => {
     expect(kinds(run({ outputs: { status: 'promoted' } }), promoted)).toEqual(['outputs-incomplete']);
     expect(kinds(run({ code: 1, outputs: {} }), stepping)).toEqual(['status-disagrees']);
     expect(kinds(run({ code: 0, outputs: {} }), stable)).toEqual(['exit-code']);
+    // Unless the change was not this run's (a killed run's write landing late): none of its writes landed.
+    const late = run({ command: 'promote', outputs: { status: 'unchanged' }, wrote: false });
+    expect(kinds(late, promoted, stepping)).toEqual([]);
     expect(kinds(run({ outputs: { status: 'planned' } }), stable)).toEqual(['unexpected-status']);
     expect(kinds(run({ stderr: 'TypeError: x is undefined' }), promoted)).toEqual(['crash']);
   });

@@ -126,8 +126,9 @@ function agrees(
     case '':
       if (status === '' && r.code === 0) say('exit-code', 'no status, yet exit code 0');
       if (unwritten(r)) break;
-      // Of runs racing, changes are another's unless this one's writes landed.
-      if (r.racing && !r.wrote) break;
+      // Changes are another's unless this run's writes landed (one racing it, or a write of a killed run's that
+      // was still in flight).
+      if (r.wrote === false) break;
       if (changed && cancelled(r) && !finished(after))
         say(
           'cancel-left-active',

@@ -129,6 +129,9 @@ export async function run(ctx: SoakContext, spec: RunSpec): Promise<RunRecord> {
     },
   });
   stopWaiting();
+  // A killed run's last requests may still be in the API server (held by a delay): let them land before anything
+  // is checked, as they would on a cluster before the next run.
+  if (result.signal === 'SIGKILL') await new Promise((r) => setTimeout(r, 3000));
   ctx.faults.clear(owner);
   active.delete(id);
   rec.endedAt = Date.now();

@@ -218,6 +218,8 @@ export interface RequestRecord {
   /** Wall-clock milliseconds when the request arrived. */
   at: number;
   userAgent: string;
+  /** The user of the request's token, once authenticated. */
+  user?: string;
   /** The answer's status code, once sent. */
   status?: number;
 }
@@ -270,8 +272,9 @@ export class ApiServer {
     if (!user) {
       return sendError(res, new ApiError(401, 'Unauthorized', 'Unauthorized'));
     }
+    record.user = user;
 
-    const fault = await this.opts.faults.apiFault(req.method ?? 'GET', url.pathname);
+    const fault = await this.opts.faults.apiFault(req.method ?? 'GET', url.pathname, user);
     if (fault === 'cut') {
       req.socket.destroy();
       return;

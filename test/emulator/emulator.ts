@@ -76,8 +76,11 @@ export interface Emulator {
   reconciler: Reconciler;
   backends: Backends;
   api: ApiServer;
-  /** A kubeconfig (YAML) for the API server: context and cluster `emulator`, namespace `default`. */
-  kubeconfig(namespace?: string): string;
+  /**
+   * A kubeconfig (YAML) for the API server: context and cluster `emulator`, namespace `default`; with `user`, a
+   * token of that user instead of the default one (fault rules can be limited to one user's requests).
+   */
+  kubeconfig(namespace?: string, user?: string): string;
   writeKubeconfig(path: string, namespace?: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -145,6 +148,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     localGateway,
   );
 
+  const tokens = new Map([[token, username]]);
+  /** The token of a user, made the first time it is asked for. */
+  const tokenOf = (user: string): string => {
+    for (const [t, u] of tokens) if (u === user) return t;
+    const t = randomBytes(24).toString('hex');
+    tokens.set(t, user);
+    return t;
+  };
+
   const control = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const reply = (code: number, value: unknown) => {
@@ -193,7 +205,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const api = new ApiServer({
     store,
     faults,
-    tokens: new Map([[token, username]]),
+    tokens,
     anonymousUser: username,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000,
     control,
@@ -215,12 +227,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const metricsPort = await listen(metricsServer, options.metricsPort ?? 0);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
 
-  const kubeconfig = (namespace = 'default') =>
+  const kubeconfig = (namespace = 'default', user?: string) =>
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'emulator', cluster: { server: apiUrl, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'emulator', user: { token } }],
+      users: [{ name: 'emulator', user: { token: user === undefined ? token : tokenOf(user) } }],
       contexts: [{ name: 'emulator', context: { cluster: 'emulator', user: 'emulator', namespace } }],
       'current-context': 'emulator',
       preferences: {},

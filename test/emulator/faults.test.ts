@@ -1,7 +1,7 @@
 // Fault injection: API calls answered with injected errors, cut off or delayed, over the control endpoint
 // /emulator/faults and in-process; a slower reconciler and ingress; revisions held not ready.
 
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiError, condition, readyStatus, service, startHarness, type Harness } from './helpers.ts';
 import type { KObject } from './util.ts';
@@ -123,6 +123,34 @@ describe('fault injection', () => {
     started = performance.now();
     await h.get('services', 'f-delay');
     expect(performance.now() - started).toBeLessThan(150);
+  });
+
+  it("limits a rule to one user's requests: another user's token is not affected, and each request records its user", async () => {
+    await settledService('f-user');
+    const other = new KubeConfig();
+    other.loadFromString(h.emulator.kubeconfig('default', 'watcher'));
+    const watcher = other.makeApiClient(CustomObjectsApi);
+    const get = () =>
+      watcher.getNamespacedCustomObject({
+        group: 'serving.knative.dev',
+        version: 'v1',
+        namespace: 'default',
+        plural: 'services',
+        name: 'f-user',
+      }) as Promise<KObject>;
+    h.emulator.faults.set({
+      api: [{ path: '/services/f-user', action: 'status', status: 500, user: 'emulator-admin' }],
+    });
+    h.emulator.api.requests.length = 0;
+    expect((await apiError(h.get('services', 'f-user'))).code).toBe(500);
+    expect((await get()).metadata.name).toBe('f-user');
+    // The same token each time it is asked for.
+    expect(h.emulator.kubeconfig('default', 'watcher')).toBe(h.emulator.kubeconfig('default', 'watcher'));
+    expect(h.emulator.api.requests.map((r) => [r.user, r.status])).toEqual([
+      ['emulator-admin', 500],
+      ['watcher', 200],
+    ]);
+    expect(h.emulator.faults.hits).toEqual([1]);
   });
 
   it('GET returns the settings and per-rule hit counts; DELETE resets to the start-up settings', async () => {

@@ -9,6 +9,8 @@ export interface ApiFaultRule {
   method?: string;
   /** Substring of the request path to match; any when unset. */
   path?: string;
+  /** Only requests of this user (the user of the request's token, see `Emulator.kubeconfig`); any when unset. */
+  user?: string;
   /**
    * What to do: answer with this status code (500, 429, 409, ...), delay by delayMs, cut the connection before
    * the request is handled, or handle it and then cut the connection instead of answering (`lose-answer`: the
@@ -95,10 +97,15 @@ export class Faults {
   }
 
   /** The fault for one API request, if any: an error to answer with, 'cut', or a delay already waited. */
-  async apiFault(method: string, path: string): Promise<ApiError | 'cut' | 'lose-answer' | undefined> {
+  async apiFault(
+    method: string,
+    path: string,
+    user?: string,
+  ): Promise<ApiError | 'cut' | 'lose-answer' | undefined> {
     for (const [i, rule] of this.settings.api.entries()) {
       if (rule.method && rule.method.toUpperCase() !== method.toUpperCase()) continue;
       if (rule.path && !path.includes(rule.path)) continue;
+      if (rule.user !== undefined && rule.user !== user) continue;
       if (rule.times !== undefined && (this.hits[i] ?? 0) >= rule.times) continue;
       if (this.random() >= (rule.probability ?? 1)) continue;
       this.hits[i] = (this.hits[i] ?? 0) + 1;

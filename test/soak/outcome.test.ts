@@ -121,7 +121,7 @@ describe('checkRun', () => {
     expect(kinds(run({ sent, code: 1, outputs: {} }), stable)).toEqual([]);
     expect(kinds(run({ sent, code: 1, outputs: {} }), stepping)).toEqual(['cancel-left-active']);
     const progressing = { status: 'progressing', revision: 'app-r1', percent: '20' };
-    expect(kinds(run({ sent, outputs: progressing }), stepping)).toEqual(['cancel-left-split']);
+    expect(kinds(run({ sent, code: 1, outputs: progressing }), stepping)).toEqual(['cancel-left-split']);
     // Saying that the rollback could not be written leaves it to the next run, as a kill would.
     const unwritten = 'Stopped (the run was cancelled), and the rollback could not be written: HTTP 500.';
     expect(kinds(run({ sent, code: 1, outputs: {}, stdout: unwritten }), stepping)).toEqual([]);

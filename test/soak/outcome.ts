@@ -106,7 +106,8 @@ function agrees(
       outputsOf(0);
       break;
     case 'progressing':
-      exit(0);
+      // A cancelled run that left a scheduled rollout at its step exits 1: its turn did not finish.
+      exit(cancelled(r) ? 1 : 0);
       if (s?.phase !== 'stepping') say('status-disagrees', `the state is ${s?.phase ?? 'missing'}`);
       else if ((p.get(s.candidate) ?? 0) !== s.percent)
         say('status-disagrees', `the state says ${s.percent}%, spec gives ${p.get(s.candidate) ?? 0}%`);
@@ -115,7 +116,7 @@ function agrees(
         say('cancel-left-split', 'a cancelled inline run left its rollout stepping');
       break;
     case 'paused':
-      exit(0);
+      exit(cancelled(r) ? 1 : 0);
       if (s?.phase !== 'stepping' || !s.paused)
         say('status-disagrees', `the state is ${s?.phase ?? 'missing'}, not paused`);
       else if ((p.get(s.candidate) ?? 0) !== s.percent)
@@ -139,6 +140,11 @@ function agrees(
           cancelled(r) ? 'cancel-unreported-change' : 'status-disagrees',
           `the rollout changed from ${position(before)} to ${position(after)} (traffic ${traffic(before)} → ${traffic(after)})`,
         );
+      break;
+    case 'failed':
+      // The run said it could not settle the rollout (a rollback the API would not take in time): the next run
+      // must; like a kill, only its exit code is checked.
+      exit(1);
       break;
     default:
       say('unexpected-status', `a ${r.command} run is not expected to end ${status}`);

@@ -6,7 +6,7 @@ import type { RunRecord, SoakContext } from './context.ts';
 import { profileRules } from './faults.ts';
 import { previewRollout } from './preview.ts';
 import { stateOf } from './invariants.ts';
-import { killed } from './outcome.ts';
+import { killed, unwritten } from './outcome.ts';
 import type { RolloutPlan } from './plan.ts';
 import { rngFor } from './random.ts';
 import { checkRuns, commandInputs, deployInputs, run, type Command } from './runs.ts';
@@ -48,8 +48,16 @@ export async function commandRun(
   return rec;
 }
 
-async function afterKill(ctx: SoakContext, plan: RolloutPlan, svc: KObject): Promise<RunRecord | undefined> {
-  if (plan.afterKill === 'next' || !isActive(svc)) return undefined;
+async function afterKill(
+  ctx: SoakContext,
+  plan: RolloutPlan,
+  svc: KObject,
+  /** The run said its rollback could not be written, and to run `command: rollback`: the user does. */
+  told = false,
+): Promise<RunRecord | undefined> {
+  if (!isActive(svc)) return undefined;
+  if (told) return commandRun(ctx, plan.index, plan.service, 'rollback', 'rollback as told');
+  if (plan.afterKill === 'next') return undefined;
   const stepping = stateOf(svc).state?.phase === 'stepping';
   // The user promotes only a healthy candidate that passed its smoke test (a stepping rollout): a failing one
   // promoted by hand would be a failing stable revision for every later rollout. Anything else is rolled back.
@@ -137,8 +145,9 @@ export async function executeRollout(ctx: SoakContext, plan: RolloutPlan): Promi
     const first = recs[0]!;
     const after = await checkRuns(ctx, service, recs, before);
     if (plan.mode === 'scheduled') runs.push(...(await advances(ctx, plan)));
-    else if (killed(first.facts)) {
-      const next = await afterKill(ctx, plan, after);
+    else if (killed(first.facts) || unwritten(first.facts)) {
+      // A run that said its rollback could not be written leaves it to the next run, as a kill does.
+      const next = await afterKill(ctx, plan, after, unwritten(first.facts));
       if (next) runs.push(next);
     }
   } finally {

@@ -8,7 +8,7 @@ import type { RunRecord, SoakContext } from './context.ts';
 import { degradedRules, runUser } from './faults.ts';
 import { stateOf } from './invariants.ts';
 import type { RolloutState } from '../../src/rollout/state.ts';
-import { checkRun, checkSettled, type RunFacts } from './outcome.ts';
+import { checkRun, checkSettled, killed, unwritten, type RunFacts } from './outcome.ts';
 import type { Interrupt, RolloutPlan } from './plan.ts';
 import { runInterrupted } from './process.ts';
 import { rngFor } from './random.ts';
@@ -200,6 +200,9 @@ export async function checkRuns(
       readySince: ready?.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : undefined,
     };
   };
+  // A run killed, or one that said its rollback could not be written, leaves the Service to the next run: the
+  // settled Service is checked after that one.
+  if (runs.some((r) => killed(r.facts) || unwritten(r.facts))) return after;
   const concerned = runs.length ? runs.map((r) => r.id) : ctx.runsOn(service);
   for (const f of checkSettled(after, revisions, ctx.lastSpecChange.get(service) ?? 0))
     ctx.violate(service, f, concerned, after);

@@ -95,6 +95,14 @@ export class RunContext {
     this.now = opts.now;
   }
 
+  /**
+   * The options of a read worth a second or two while the run puts traffic back (never past ctx.until); outside
+   * that, the client's usual attempts.
+   */
+  briefly(): { until?: number } {
+    return { until: this.until === undefined ? undefined : Math.min(this.until, Date.now() + 2000) };
+  }
+
   date(): Date {
     return new Date(this.now());
   }

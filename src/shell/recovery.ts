@@ -37,7 +37,7 @@ export async function failedMidRollout(ctx: RunContext, e: unknown): Promise<voi
 
 /** Another run changed the rollout: say where traffic is now, and whether this rollout goes on. */
 export async function stopped(ctx: RunContext, e: ConcurrentChange): Promise<ConcurrentChange> {
-  const svc = await ctx.client.getService(ctx.inputs.service, quick(ctx)).catch(() => undefined);
+  const svc = await ctx.client.getService(ctx.inputs.service, ctx.briefly()).catch(() => undefined);
   const now = svc ? ` Traffic is on ${describePercents(resolvedPercents(svc))}.` : '';
   const f = e.found;
   const same = f !== undefined && sameRollout(f, ctx.rollout);
@@ -49,11 +49,6 @@ export async function stopped(ctx: RunContext, e: ConcurrentChange): Promise<Con
     done(ctx, reportedStatus(state), message, svc, state);
   }
   return new ConcurrentChange(message, f, same && f.phase !== 'rolled-back');
-}
-
-/** One read worth a second or two, never past the run's deadline. */
-function quick(ctx: RunContext): { until?: number } {
-  return { until: Math.min(ctx.until ?? Infinity, Date.now() + 2000) };
 }
 
 /**
@@ -72,7 +67,7 @@ export async function cancelled(ctx: RunContext): Promise<void> {
     `Cancelled: ${signal} at ${new Date(c.at).toISOString()}; the run has until ` +
       `${new Date(c.deadline).toISOString()} to leave traffic on a revision Knative routes.`,
   );
-  const fresh = await ctx.client.getService(ctx.inputs.service, quick(ctx)).catch(() => undefined);
+  const fresh = await ctx.client.getService(ctx.inputs.service, ctx.briefly()).catch(() => undefined);
   if (!fresh) core.info('The Service could not be read again: acting on it as this run last saw it.');
   const svc = fresh ?? ctx.service;
   const reason = `the run was cancelled (${c.signal === 'abort' ? 'cancelled' : c.signal})`;
@@ -116,7 +111,7 @@ async function settleCancelled(
         // The rollback's write found another state in place: this run's own late write (a promotion whose
         // answer was lost) or another run's. Decide once more on what is there.
         if (!(e instanceof ConcurrentChange) || !again) throw e;
-        const now = await ctx.client.getService(ctx.inputs.service, quick(ctx)).catch(() => undefined);
+        const now = await ctx.client.getService(ctx.inputs.service, ctx.briefly()).catch(() => undefined);
         if (!now) throw await stopped(ctx, e);
         ctx.service = now;
         return settleCancelled(ctx, now, ctx.stateOf(now), reason, since, false);
@@ -138,7 +133,7 @@ function served(svc: Service): boolean {
  */
 async function emergencyRollback(ctx: RunContext, reason: string): Promise<never> {
   ctx.until = Date.now() + FAILED_WRITE_MS;
-  const fresh = await ctx.client.getService(ctx.inputs.service, quick(ctx)).catch(() => undefined);
+  const fresh = await ctx.client.getService(ctx.inputs.service, ctx.briefly()).catch(() => undefined);
   const svc = fresh ?? ctx.service;
   const state = svc ? ctx.stateOf(svc) : undefined;
   if (!svc || !sameRollout(state, ctx.rollout) || !isActive(state)) {

@@ -67,8 +67,7 @@ export async function rollBack(
   const stable = stableOf(next.state);
   const before = ctx.service;
   // Its template is worth one quick read, not the rollback's time: without it the traffic alone goes back.
-  const quick = ctx.until === undefined ? undefined : Math.min(ctx.until, Date.now() + 2000);
-  const rev = await ctx.client.getRevision(stable, { until: quick }).catch(() => undefined);
+  const rev = await ctx.client.getRevision(stable, ctx.briefly()).catch(() => undefined);
   const restore = rev && before?.spec.template.metadata?.name !== stable ? templateOf(rev) : undefined;
   let written: Written;
   try {
@@ -104,9 +103,8 @@ async function routableTargets(ctx: RunContext, svc: Service): Promise<(t: Traff
     if (n) names.add(n);
   }
   const ready = new Set<string>();
-  const quick = ctx.until === undefined ? undefined : Math.min(ctx.until, Date.now() + 2000);
   for (const n of names) {
-    const r = await ctx.client.getRevision(n, { until: quick }).catch(() => undefined);
+    const r = await ctx.client.getRevision(n, ctx.briefly()).catch(() => undefined);
     if (r && condition(r, 'Ready')?.status === 'True') ready.add(n);
   }
   return (t) => {

@@ -1,4 +1,5 @@
-// npm run soak -- --seed N --rollouts M [--concurrency K] [--budget-s S] [--kinds K1,K2] [--report PATH] [--quiet]
+// npm run soak -- --seed N --rollouts M [--concurrency K] [--budget-s S] [--kinds K1,K2] [--only I1,I2]
+//                 [--report PATH] [--quiet]
 //
 // Drives the built action (dist/index.js, run as the runner runs it) through M seeded rollouts on K Services of the
 // in-process Knative Serving emulator (loopback only), with faults, cancels and kills, checking every version of
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '3' },
     'budget-s': { type: 'string', default: '900' },
     kinds: { type: 'string' },
+    only: { type: 'string' },
     report: { type: 'string' },
     quiet: { type: 'boolean', default: false },
   },
@@ -44,6 +46,11 @@ if (unknown?.length || kinds?.length === 0) {
   console.error(`--kinds: expected some of ${all.join(', ')}; got ${values.kinds}`);
   process.exit(2);
 }
+const only = values.only?.split(',').map(Number);
+if (only?.some((i) => !Number.isInteger(i) || i < 0 || i >= rollouts)) {
+  console.error(`--only: expected rollout indexes below --rollouts, got ${values.only}`);
+  process.exit(2);
+}
 const reportPath = values.report ?? `.tmp/soak-${seed}.json`;
 
 const result = await runSoak({
@@ -52,6 +59,7 @@ const result = await runSoak({
   concurrency,
   budgetS,
   kinds,
+  only,
   log: values.quiet ? undefined : (line) => console.log(line),
 });
 const report = buildReport(result, { seed, rollouts, concurrency });

@@ -184,6 +184,30 @@ describe('checkVersion flags', () => {
   });
 });
 
+describe("a preview's tag", () => {
+  const withPreview = { ...ctx, expect: { ...expectations, previews: new Map([['pr-7', 'app-r2']]) } };
+  const check = (traffic: Target[], s: RolloutState) =>
+    checkVersion(svc([...traffic, ...user], s), withPreview).map((f) => f.kind);
+  const previewing = state({ candidate: 'app-r2', tag: 'pr-7', phase: 'deploying', step: -1, percent: 0 });
+  const after = state({ phase: 'promoted', percent: 100, candidate: 'app-r2', tag: 'pr-7' });
+
+  it('follows the latest revision while its preview deploys, and names the preview after', () => {
+    const latest = { tag: 'pr-7', latestRevision: true, percent: 0 };
+    expect(check([pin('app-v0', 100, 'stable'), latest], previewing)).toEqual([]);
+    expect(check([pin('app-r2', 100, 'stable'), pin('app-r2', 0, 'pr-7')], after)).toEqual([]);
+    // Or it is gone.
+    expect(check([pin('app-r2', 100, 'stable')], after)).toEqual([]);
+  });
+
+  it('is flagged when it follows the latest revision later, or names another revision', () => {
+    const latest = { tag: 'pr-7', latestRevision: true, percent: 0 };
+    expect(check([pin('app-r2', 100, 'stable'), latest], after)).toEqual(['preview-tag-moved']);
+    expect(check([pin('app-r2', 100, 'stable'), pin('app-r1', 0, 'pr-7')], after)).toEqual([
+      'preview-tag-moved',
+    ]);
+  });
+});
+
 it('summarize puts a version on one line', () => {
   expect(summarize({ ...svc(ok2(), state()), status: { observedGeneration: 4, traffic: ok2() } })).toBe(
     'rv=50 gen=4/4 spec[stable:app-v0=80 latest:app-r1=20] state{stepping app-r1 20% step 0 (step)} ' +

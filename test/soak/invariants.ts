@@ -26,6 +26,8 @@ export interface Expectations {
   annotations: Record<string, string>;
   labels: Record<string, string>;
   templateAnnotations: Record<string, string>;
+  /** The tag of each preview deployed on the Service (`pr-<number>`) and its revision. */
+  previews?: Map<string, string>;
 }
 
 export interface VersionContext {
@@ -158,6 +160,27 @@ function checkUserKept(
   return out;
 }
 
+/**
+ * A preview's tag serves the preview: it names its revision, or it is gone. It follows the latest revision only while
+ * that preview is being deployed (as the candidate's tag does, until the candidate is Ready); after that, following
+ * the latest revision would serve the next deploy's candidate, or any later one, under the pull request's URL.
+ */
+function checkPreviewTags(list: Target[], s: RolloutState | undefined, e: Expectations): Finding[] {
+  const out: Finding[] = [];
+  for (const t of list) {
+    const revision = t.tag ? e.previews?.get(t.tag) : undefined;
+    if (!revision) continue;
+    const deploying =
+      s !== undefined && s.tag === t.tag && s.candidate === revision && s.phase === 'deploying';
+    if (t.revisionName === revision || (t.latestRevision && deploying)) continue;
+    out.push({
+      kind: 'preview-tag-moved',
+      message: `tag "${t.tag}" of the preview ${revision} now ${t.latestRevision ? 'follows the latest revision' : `names ${t.revisionName}`}`,
+    });
+  }
+  return out;
+}
+
 /** The findings on one version of a Service; `previous` is the version before it, when there was one. */
 export function checkVersion(svc: KObject, ctx: VersionContext, previous?: KObject): Finding[] {
   const rv = Number(svc.metadata?.resourceVersion ?? 0);
@@ -169,6 +192,7 @@ export function checkVersion(svc: KObject, ctx: VersionContext, previous?: KObje
     out.push({ kind: 'state-lost', message: `the annotation ${STATE_ANNOTATION} is gone` });
   if (state) out.push(...checkAgainstState(list, state));
   out.push(...checkUserKept(svc, list, state, ctx.expect));
+  out.push(...checkPreviewTags(list, state, ctx.expect));
   return out;
 }
 

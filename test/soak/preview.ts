@@ -50,6 +50,8 @@ export async function previewRollout(ctx: SoakContext, plan: RolloutPlan): Promi
     image: 'ghcr.io/example/app:{{ sha }}',
   };
   delete deploy['revision-name'];
+  const expect = ctx.expectations.get(plan.service)!;
+  (expect.previews ??= new Map()).set(`pr-${pr}`, plan.revisionName);
   const runs = [await comment('/canary deploy', 'deploy', deploy)];
   if (runs[0]!.facts.outputs.status !== 'paused' || then === 'leave') return runs;
   const follow = then === 'promote' ? 'promote' : 'resume';

@@ -114,6 +114,8 @@ export async function run(ctx: SoakContext, spec: RunSpec): Promise<RunRecord> {
     inputs: { ...spec.inputs, kubeconfig: ctx.h.emulator.kubeconfig('default', user) },
     env: {
       KNATIVE_CANARY_NOW: new Date(Date.now() + (ctx.skew.get(service) ?? 0)).toISOString(),
+      // Loopback only: should a run call GitHub, it reaches the fake.
+      ...(ctx.github ? { GITHUB_API_URL: ctx.github.url } : {}),
       ...spec.env,
     },
     event:

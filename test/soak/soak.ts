@@ -21,6 +21,8 @@ export interface SoakOptions {
   budgetS: number;
   /** Only candidates of these kinds. */
   kinds?: CandidateKind[];
+  /** Only these rollouts of the plan (each on its Service, fresh): to run a violation's rollout again. */
+  only?: number[];
   log?: (line: string) => void;
 }
 
@@ -83,7 +85,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     h.emulator.api.requests.length = 0;
     const deadline = began + opts.budgetS * 1000;
     const worker = async (k: number) => {
-      const mine = plan.rollouts.filter((r) => r.index % plan.services.length === k);
+      const mine = plan.rollouts.filter(
+        (r) => r.index % plan.services.length === k && (!opts.only || opts.only.includes(r.index)),
+      );
       let last = -1;
       for (const r of mine) {
         if (Date.now() > deadline) {

@@ -101,7 +101,9 @@ async function settleCancelled(
     }
     case 'leave': {
       const message = `Cancelled: traffic is left as it is, on ${traffic}: ${decision.why}.`;
-      if (svc) done(ctx, reportedStatus(decision.state), message, svc, decision.state);
+      // A rollout under way is reported as it stands; a finished one (an earlier rollout's) was not this run's.
+      const status = isActive(decision.state) ? reportedStatus(decision.state) : 'unchanged';
+      if (svc) done(ctx, status, message, svc, decision.state);
       throw new RolloutFailed(message);
     }
     case 'rollback':

@@ -142,15 +142,21 @@ describe('a cancelled run', () => {
 
   it('before it wrote anything writes nothing, and says so', async () => {
     f = await fixture();
+    // An earlier rollout, promoted: its state stays on the Service, and is not this run's to report.
+    expect((await f.run({ ...v2, steps: '100' })).code).toBe(0);
+    f.h.emulator.api.requests.length = 0;
     // The deploy's reads of revisions are slow; the cancel comes while they are on their way.
     f.h.emulator.faults.set({
       api: [{ method: 'GET', path: '/revisions/', action: 'delay', delayMs: 1000 }],
     });
-    const r = await f.run({ ...v2 }, { cancelOn: 'Command: deploy' });
+    const r = await f.run(
+      { image: 'ghcr.io/example/hello:v3', 'revision-name': 'hello-v3' },
+      { cancelOn: 'Command: deploy' },
+    );
     expect(r.code, r.stdout).toBe(1);
     expect(r.outputs.status).toBe('unchanged');
     expect(errorLines(r.stdout).join('\n')).toMatch(
-      /Cancelled: traffic is left as it is, on hello-00001 100%: this run had written nothing yet/,
+      /Cancelled: traffic is left as it is, on hello-v2 100%: this run had written nothing yet/,
     );
     expect(f.writes()).toEqual([]);
   }, 30_000);

@@ -18,7 +18,8 @@ import {
 } from './inputs.ts';
 import { hardStopOf } from './cancellation.ts';
 import { ConcurrentChange, InputError, isExpected } from './errors.ts';
-import { KnativeClient, loadKubeConfig } from './knative/client.ts';
+import { KnativeClient } from './knative/client.ts';
+import { loadKubeConfig } from './knative/kubeconfig.ts';
 import { previewTag, reportedStatus, STATE_ANNOTATION } from './rollout/state.ts';
 import { commentOutput, earlyOutputs, runOutputs } from './report/outputs.ts';
 import { commentBody, newReport, type RunReport } from './report/report.ts';

@@ -904,7 +904,9 @@ ${extra}`;
     const missing = join(dir, 'missing.yaml');
     const e = errorOf(() => parseInputs(runnerGet({ service: 'hello', manifest: missing }), { sha: SHA }));
     expect(e.input).toBe('manifest');
-    expect(e.message).toBe(`Input 'manifest': cannot read "${missing}": ENOENT`);
+    expect(e.message).toBe(
+      `Input 'manifest': no file "${missing}": check the path, and that actions/checkout runs before this step`,
+    );
     mkdirSync(join(dir, 'a-dir'));
     expect(() => readManifest(join(dir, 'a-dir'), 'hello')).toThrow(
       `Input 'manifest': cannot read "${join(dir, 'a-dir')}": EISDIR`,
@@ -912,7 +914,12 @@ ${extra}`;
   });
 
   it('names the input and the path it cannot read', () => {
-    manifestError(undefined, 'cannot read "k8s/svc.yaml": ENOENT');
+    // A relative path is read from the workspace, where the repository is only after actions/checkout.
+    manifestError(
+      undefined,
+      `no file "k8s/svc.yaml" (relative to ${process.cwd()}, the workspace): check the path, and that ` +
+        'actions/checkout runs before this step',
+    );
     expect(() =>
       readManifest('svc.yaml', 'hello', () => {
         throw new Error('permission denied');

@@ -24,6 +24,29 @@ export type ParsedComment =
   | { kind: 'invalid'; reason: string; line: string };
 
 const PERCENT = /^(100|[1-9][0-9]?)%?$/;
+
+/** Edit distance (insertions, deletions, substitutions) between two short words. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** The command a mistyped word most likely meant: within two edits (case aside), else none. */
+export function closest(word: string, options: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  let best: { option: string; d: number } | undefined;
+  for (const option of options) {
+    const d = distance(w, option);
+    if (d <= 2 && (!best || d < best.d)) best = { option, d };
+  }
+  return best?.option;
+}
 const REVISION = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
@@ -40,7 +63,9 @@ export function parseComment(body: string, prefix: string): ParsedComment {
   const plain = [...line].map((c) => (c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127 ? ' ' : c)).join('');
   const shown = plain.length > 80 ? `${plain.slice(0, 77)}...` : plain;
   if (!(COMMENT_COMMANDS as readonly string[]).includes(name)) {
-    return { kind: 'invalid', reason: `\`${clip(name)}\` is not a command`, line: shown };
+    const near = closest(name, COMMENT_COMMANDS);
+    const hint = near ? `; did you mean \`${prefix} ${near}\`?` : '';
+    return { kind: 'invalid', reason: `\`${clip(name)}\` is not a command${hint}`, line: shown };
   }
   const command = name as CommentCommandName;
   const takes = command === 'promote' ? 'percent' : command === 'rollback' ? 'revision' : undefined;

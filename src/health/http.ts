@@ -74,9 +74,14 @@ export async function send(
     const code = err.code ?? err.cause?.code;
     const reason = timeout.aborted
       ? `timed out after ${req.timeoutMs ?? 10_000} ms`
-      : code
-        ? `${code}`
-        : err.message;
+      : code === 'EAI_AGAIN' || code === 'ENOTFOUND'
+        ? `${new URL(url).hostname} did not resolve (${code})` +
+          (target.gateway
+            ? ''
+            : ": the runner cannot resolve the Service's domain; give 'gateway' (your ingress gateway's address), and requests go there with this host in the Host header")
+        : code
+          ? `${code}`
+          : err.message;
     return { status: 0, latencyMs: now() - started, error: reason };
   }
 }

@@ -2,6 +2,7 @@
 // of the candidate and the stable revision.
 
 import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { InputError } from '../errors.ts';
 import { checkTagLabel } from '../knative/hosts.ts';
@@ -135,10 +136,17 @@ export function readManifest(
   try {
     text = read(path);
   } catch (e) {
-    throw new InputError(
-      'manifest',
-      `cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      // A relative path is read from the step's working directory, the workspace: a file of the repository is
+      // there only once actions/checkout has run.
+      throw new InputError(
+        'manifest',
+        `no file "${path}"${isAbsolute(path) ? '' : ` (relative to ${process.cwd()}, the workspace)`}: check the ` +
+          'path, and that actions/checkout runs before this step',
+      );
+    }
+    throw new InputError('manifest', `cannot read "${path}": ${code ?? (e as Error).message}`);
   }
   const docs = parseAllDocuments(text).filter((d) => d.contents !== null);
   const errors = docs.flatMap((d) => d.errors);

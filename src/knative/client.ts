@@ -14,9 +14,28 @@ import {
 import { AbortedError, KubeError, TimeoutError } from '../errors.ts';
 import { GROUP, VERSION, type Revision, type Service } from './types.ts';
 
+/** What a 401 or 403 means for the action, and what to do (README: RBAC). */
+function authHint(code: number): string {
+  return code === 401
+    ? ": the API server refused the kubeconfig's credentials (an expired or revoked token, or one of another " +
+        "cluster): give 'kubeconfig' a current one"
+    : ": the kubeconfig's user lacks that permission: grant it the Role in the README's RBAC section " +
+        "(get, list, watch and patch on services, get on revisions, in the Service's namespace)";
+}
+
 /** Turns client-node's ApiException (body: the API's Status object, as text) into a readable error. */
-export function toKubeError(err: unknown, what: string): Error {
+export function toKubeError(err: unknown, what: string, server?: string): Error {
   if (err instanceof KubeError) return err;
+  if (err instanceof ApiException && (err.code === 401 || err.code === 403)) {
+    let message = err.code === 401 ? 'Unauthorized' : 'Forbidden';
+    try {
+      const status = (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as { message?: string };
+      if (status?.message) message = status.message;
+    } catch {
+      /* no Status object (an API server answers a bad token with a bare 401) */
+    }
+    return new KubeError(err.code, `${what}: ${message} (HTTP ${err.code})${authHint(err.code)}`);
+  }
   if (err instanceof ApiException) {
     let message = String(err.message);
     let reason: string | undefined;
@@ -36,40 +55,19 @@ export function toKubeError(err: unknown, what: string): Error {
   if (e.name === 'TimeoutError') return new KubeError(0, `${what}: the API did not answer in time`);
   if (e.name === 'AbortError')
     return new KubeError(0, `${what}: abandoned, the run's time is up`, 'Abandoned');
-  const detail = e.cause?.code ? `${e.message} (${e.cause.code})` : e.message;
+  const code = e.cause?.code;
+  if (server && code && UNREACHABLE.test(code)) {
+    return new KubeError(
+      0,
+      `${what}: cannot reach the API server at ${server} (${code}): check the kubeconfig's server address, and ` +
+        'that the runner can reach it (a private cluster needs a self-hosted runner in its network)',
+    );
+  }
+  const detail = code ? `${e.message} (${code})` : e.message;
   return new KubeError(0, `${what}: ${detail}`);
 }
 
-/** Loads the kubeconfig: the input's contents, else KUBECONFIG, ~/.kube/config or in-cluster; then the context. */
-export function loadKubeConfig(contents?: string, context?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (contents) {
-    try {
-      kc.loadFromString(contents);
-    } catch (e) {
-      // The message of a YAML error may quote the file, so neither it nor the error (as cause) is passed on.
-      // eslint-disable-next-line preserve-caught-error
-      throw new Error(`Input 'kubeconfig': is not a valid kubeconfig (${(e as Error).name})`);
-    }
-  } else {
-    kc.loadFromDefault();
-  }
-  if (context) {
-    if (!kc.getContexts().some((c) => c.name === context)) {
-      const names = kc.getContexts().map((c) => c.name);
-      throw new Error(
-        `Input 'context': no context "${context}" in the kubeconfig (it has: ${names.join(', ') || 'none'})`,
-      );
-    }
-    kc.setCurrentContext(context);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new Error(
-      "Input 'kubeconfig': no cluster to talk to: give 'kubeconfig', set KUBECONFIG, or run inside a cluster",
-    );
-  }
-  return kc;
-}
+const UNREACHABLE = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET)$/;
 
 /** API answers worth another try: throttling, a server or gateway error, or no answer at all. */
 export function isTransient(e: unknown): boolean {
@@ -117,6 +115,8 @@ export class KnativeClient {
   private readonly watcher: Watch;
   /** API requests made, for the log and the benchmarks. */
   requests = 0;
+  /** The API server's address, for errors that cannot reach it. */
+  private readonly server?: string;
 
   constructor(
     readonly kc: KubeConfig,
@@ -131,6 +131,7 @@ export class KnativeClient {
   ) {
     this.api = kc.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(kc);
+    this.server = kc.getCurrentCluster()?.server;
   }
 
   /** The signal of one request: its own time limit, the caller's deadline and the run's hard stop. */
@@ -180,7 +181,7 @@ export class KnativeClient {
         )) as Service;
       } catch (e) {
         if (e instanceof ApiException && e.code === 404) return undefined;
-        throw toKubeError(e, `reading Service ${this.namespace}/${name}`);
+        throw toKubeError(e, `reading Service ${this.namespace}/${name}`, this.server);
       }
     }, opts);
   }
@@ -198,7 +199,7 @@ export class KnativeClient {
         };
         return list.items ?? [];
       } catch (e) {
-        throw toKubeError(e, `listing Services in ${this.namespace}`);
+        throw toKubeError(e, `listing Services in ${this.namespace}`, this.server);
       }
     });
   }
@@ -213,7 +214,7 @@ export class KnativeClient {
         )) as Revision;
       } catch (e) {
         if (e instanceof ApiException && e.code === 404) return undefined;
-        throw toKubeError(e, `reading Revision ${this.namespace}/${name}`);
+        throw toKubeError(e, `reading Revision ${this.namespace}/${name}`, this.server);
       }
     }, opts);
   }
@@ -228,7 +229,7 @@ export class KnativeClient {
           withSignal(signal, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
         )) as Service;
       } catch (e) {
-        throw toKubeError(e, `patching Service ${this.namespace}/${name}`);
+        throw toKubeError(e, `patching Service ${this.namespace}/${name}`, this.server);
       }
     }, opts);
   }

@@ -3,6 +3,7 @@
 // kubeconfig's token.
 
 import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixture, writeManifest, type Fixture } from './fixture.ts';
@@ -23,11 +24,14 @@ spec:
 
 interface Case {
   name: string;
-  inputs: (dir: string) => Record<string, string>;
+  /** The inputs; `kc` is the emulator's kubeconfig, for cases that spoil it. */
+  inputs: (dir: string, kc: string) => Record<string, string>;
   /** The `::error::` message, escapes undone. */
   error: (dir: string) => string;
   /** Whether the action had to ask the cluster to find the problem. */
   readsCluster?: boolean;
+  /** The outputs: none for a bad input; `failed` for a cluster that refused or could not be reached. */
+  outputs?: Record<string, string>;
 }
 
 const image = 'ghcr.io/example/hello:v2';
@@ -63,7 +67,8 @@ const cases: Case[] = [
   {
     name: 'an unreadable manifest path',
     inputs: () => ({ manifest: missingManifest }),
-    error: () => `Input 'manifest': cannot read "${missingManifest}": ENOENT`,
+    error: () =>
+      `Input 'manifest': no file "${missingManifest}": check the path, and that actions/checkout runs before this step`,
   },
   {
     name: 'a manifest that is a Deployment',
@@ -83,6 +88,59 @@ const cases: Case[] = [
     name: 'a context not in the kubeconfig',
     inputs: () => ({ image, context: 'production' }),
     error: () => `Input 'context': no context "production" in the kubeconfig (it has: emulator)`,
+  },
+  {
+    name: 'no kubeconfig at all (an empty secret)',
+    inputs: () => ({ image, kubeconfig: '' }),
+    error: () =>
+      "Input 'kubeconfig': is empty, and there is no KUBECONFIG, ~/.kube/config or in-cluster service account to " +
+      "use instead: give the kubeconfig's contents, from a secret (secrets are empty on pull requests from forks)",
+  },
+  {
+    name: 'a kubeconfig without current-context',
+    inputs: (_d, kc) => ({ image, kubeconfig: kc.replace(/^current-context:.*$/m, '') }),
+    error: () =>
+      "Input 'kubeconfig': has no current-context: set current-context in it, or give 'context' (it has: emulator)",
+  },
+  {
+    name: 'a kubeconfig whose current-context is not one of its contexts',
+    inputs: (_d, kc) => ({ image, kubeconfig: kc.replace(/^current-context:.*$/m, 'current-context: prod') }),
+    error: () =>
+      `Input 'kubeconfig': its current-context "prod" is not one of its contexts (it has: emulator): fix ` +
+      "current-context, or give 'context'",
+  },
+  {
+    name: 'a path given instead of the contents',
+    inputs: () => ({ image, kubeconfig: '~/.kube/config' }),
+    error: () =>
+      `Input 'kubeconfig': "~/.kube/config" is a file path, not a kubeconfig: give the file's contents (a ` +
+      "secret, such as ${{ secrets.KUBECONFIG }}), or set KUBECONFIG to the path in the step's env and leave " +
+      "'kubeconfig' empty",
+  },
+  {
+    name: 'a base64-encoded kubeconfig',
+    inputs: (_d, kc) => ({ image, kubeconfig: Buffer.from(kc).toString('base64') }),
+    error: () =>
+      "Input 'kubeconfig': is base64-encoded; give the kubeconfig's YAML itself (decode it with `base64 -d` " +
+      'before storing the secret)',
+  },
+  {
+    name: 'a token the API server refuses',
+    inputs: (_d, kc) => ({ image, kubeconfig: kc.replace(/token: .*/, 'token: not-a-valid-token') }),
+    error: () =>
+      "reading Service default/hello: Unauthorized (HTTP 401): the API server refused the kubeconfig's " +
+      "credentials (an expired or revoked token, or one of another cluster): give 'kubeconfig' a current one",
+    readsCluster: true,
+    outputs: { command: 'deploy', status: 'failed' },
+  },
+  {
+    name: 'an API server nobody answers at',
+    inputs: (_d, kc) => ({ image, kubeconfig: kc.replace(/server: .*/, 'server: http://127.0.0.1:65530') }),
+    error: () =>
+      'reading Service default/hello: cannot reach the API server at http://127.0.0.1:65530 (ECONNREFUSED): check ' +
+      "the kubeconfig's server address, and that the runner can reach it (a private cluster needs a " +
+      'self-hosted runner in its network)',
+    outputs: { command: 'deploy', status: 'failed' },
   },
   {
     name: 'a Service that does not exist',
@@ -105,10 +163,10 @@ describe('bad inputs', () => {
   });
 
   it.each(cases)('fails on $name, naming the input, and writes nothing', async (c) => {
-    const r = await f.run(c.inputs(f.dir));
+    const r = await f.run(c.inputs(f.dir, f.h.emulator.kubeconfig()));
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(errorLines(r.stdout)).toEqual([`::error::${c.error(f.dir)}`]);
-    expect(r.outputs).toEqual({});
+    expect(r.outputs).toEqual(c.outputs ?? {});
     expect(f.writes()).toEqual([]);
     // The job summary carries the same message.
     expect(r.summary).toContain(c.error(f.dir));
@@ -158,5 +216,36 @@ describe('the kubeconfig token', () => {
     // The runs did talk to the cluster with it.
     expect(f.h.emulator.api.requests.length).toBeGreaterThan(0);
     expect(f.writes()).toEqual([]);
+  });
+});
+
+describe('credentials from an exec plugin (as EKS and GKE kubeconfigs get them)', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await fixture();
+  });
+  afterAll(() => f?.close());
+
+  it("runs the kubeconfig's exec command for a token, as `aws eks get-token` or `gke-gcloud-auth-plugin` run", async () => {
+    const plugin = join(f.dir, 'get-token.sh');
+    writeFileSync(
+      plugin,
+      '#!/bin/sh\n' +
+        `echo '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential",` +
+        `"status":{"token":"${f.h.emulator.token}"}}'\n`,
+    );
+    chmodSync(plugin, 0o755);
+    const kubeconfig = f.h.emulator
+      .kubeconfig()
+      .replace(
+        /user:\n\s+token: .*/,
+        `user:\n      exec:\n        apiVersion: client.authentication.k8s.io/v1beta1\n        command: ${plugin}\n        interactiveMode: Never`,
+      );
+    expect(kubeconfig).toContain('exec:');
+    expect(kubeconfig).not.toContain(f.h.emulator.token);
+    const r = await f.run({ command: 'status', kubeconfig });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('unchanged');
+    expect(f.h.emulator.api.requests.length).toBeGreaterThan(0);
   });
 });

@@ -42,8 +42,11 @@ describe('parseComment', () => {
     ['/canary rollback ../etc', '`../etc` is not a revision name'],
     ['/canary status `whoami`', '`status` takes no arguments'],
     ['/canary @admin', '`admin` is not a command'],
+    ['/canary promot 50', '`promot` is not a command; did you mean `/canary promote`?'],
+    ['/canary Rollback', '`Rollback` is not a command; did you mean `/canary rollback`?'],
+    ['/canary stauts', '`stauts` is not a command; did you mean `/canary status`?'],
   ])('refuses %j: %s', (body, reason) => {
-    expect(parseComment(body, '/canary')).toMatchObject({ kind: 'invalid', reason });
+    expect(parseComment(body, '/canary')).toEqual(expect.objectContaining({ kind: 'invalid', reason }));
   });
 
   it('never quotes more than 30 characters of a word, nor backticks or mentions', () => {

@@ -23,6 +23,7 @@ import { loadKubeConfig } from './knative/kubeconfig.ts';
 import { previewTag, reportedStatus, STATE_ANNOTATION } from './rollout/state.ts';
 import { commentOutput, earlyOutputs, runOutputs } from './report/outputs.ts';
 import { commentBody, newReport, type RunReport } from './report/report.ts';
+import { secretHeaderValues, secretUrlValues } from './report/secrets.ts';
 import { Shell, type RunOptions } from './shell/index.ts';
 
 export type { RunOptions } from './shell/index.ts';
@@ -64,13 +65,15 @@ function repository(): { owner: string; repo: string } | undefined {
   return owner && repo ? { owner, repo } : undefined;
 }
 
-/** Header values and URL passwords of webhooks and Prometheus are credentials more often than not. */
+/** The credentials among the inputs' request headers and URLs (smoke tests, webhooks, Prometheus), and only those. */
 function maskInputs(inputs: Inputs): void {
-  for (const h of inputs.webhooks) {
-    for (const v of Object.values(h.headers)) core.setSecret(v);
-    if (h.url.password) core.setSecret(decodeURIComponent(h.url.password));
-  }
-  for (const v of Object.values(inputs.analysis.headers)) core.setSecret(v);
+  const secrets = [
+    ...inputs.smokeTests.flatMap((t) => secretHeaderValues(t.headers)),
+    ...inputs.webhooks.flatMap((h) => [...secretHeaderValues(h.headers), ...secretUrlValues(h.url)]),
+    ...secretHeaderValues(inputs.analysis.headers),
+    ...secretUrlValues(inputs.analysis.url),
+  ];
+  for (const v of secrets) core.setSecret(v);
 }
 
 export async function run(opts: RunOptions = {}): Promise<void> {

@@ -217,6 +217,33 @@ describe('the kubeconfig token', () => {
     expect(f.h.emulator.api.requests.length).toBeGreaterThan(0);
     expect(f.writes()).toEqual([]);
   });
+
+  it('masks the credentials of smoke-test and webhook headers, and no other header value', async () => {
+    const r = await f.run({
+      image,
+      'revision-name': 'hello-v2',
+      'dry-run': 'true',
+      'smoke-tests': '- path: /\n  headers: {Authorization: Bearer smoke-t0ken, X-Org: acme}',
+      webhooks: JSON.stringify([
+        {
+          name: 'gate',
+          type: 'pre-rollout',
+          url: 'https://ci:hook-pa55@hooks.example.com/gate',
+          headers: { 'X-Api-Key': 'k3y-1', 'X-Team': 'payments' },
+        },
+      ]),
+    });
+    expect(r.code, r.stdout).toBe(0);
+    const masks = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('::add-mask::'))
+      .map((l) => l.slice('::add-mask::'.length));
+    expect(masks).toEqual(
+      expect.arrayContaining(['Bearer smoke-t0ken', 'smoke-t0ken', 'k3y-1', 'hook-pa55']),
+    );
+    expect(masks).not.toContain('acme');
+    expect(masks).not.toContain('payments');
+  });
 });
 
 describe('credentials from an exec plugin (as EKS and GKE kubeconfigs get them)', () => {

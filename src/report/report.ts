@@ -168,7 +168,7 @@ export function logStatus(report: RunReport): string {
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function statusTable(report: RunReport): string[] {
-  return ['| | |', '|---|---|', ...statusRows(report).map(([k, v]) => `| **${k}** | ${esc(v)} |`)];
+  return ['| | Now |', '|---|---|', ...statusRows(report).map(([k, v]) => `| **${k}** | ${esc(v)} |`)];
 }
 
 function stepsTable(report: RunReport): string[] {
@@ -196,31 +196,38 @@ function stepsTable(report: RunReport): string[] {
   ];
 }
 
+/** The chart's colours: GitHub's blue for the candidate, its grey for the stable revision (both themes). */
+const PALETTE = '#0969da, #6e7781';
+
 /**
- * The chart: candidate traffic over time in a Mermaid xychart. Its x axis spaces points evenly, so the timeline
- * is sampled at even times, which draws the steps at their true lengths.
+ * The chart: the candidate's and the stable revision's share of traffic over time, in a Mermaid xychart. Its x
+ * axis spaces points evenly from 0 to its end, so the timeline is sampled at even times over exactly that range,
+ * which draws each step at its true time and length. None when the candidate never had traffic.
  */
 export function mermaidChart(report: RunReport, points = 41): string {
-  if (report.timeline.length === 0) return '';
+  if (!report.timeline.some((e) => e.percent > 0)) return '';
   const end = Math.max(report.timeline.at(-1)!.at, ...report.steps.map((s) => s.endedAt));
   const span = Math.max(1, end - report.startedAt);
+  const unit = span >= 180_000 ? 60_000 : 1000;
+  const axisEnd = Math.max(1, Math.ceil(span / unit));
   const percentAt = (t: number) => {
     let p = 0;
     for (const e of report.timeline) if (e.at <= t) p = e.percent;
     return p;
   };
-  const values = Array.from({ length: points }, (_, i) =>
-    percentAt(report.startedAt + (span * i) / (points - 1)),
+  const candidate = Array.from({ length: points }, (_, i) =>
+    percentAt(report.startedAt + (axisEnd * unit * i) / (points - 1)),
   );
-  const minutes = span >= 180_000;
-  const axisEnd = minutes ? Math.ceil(span / 60_000) : Math.ceil(span / 1000);
+  const stable = candidate.map((p) => 100 - p);
   return [
     '```mermaid',
+    `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${PALETTE}"}}}}%%`,
     'xychart-beta',
-    `  title "Traffic to ${report.candidate ?? 'the candidate'} (%)"`,
-    `  x-axis "${minutes ? 'minutes' : 'seconds'} since start" 0 --> ${axisEnd}`,
+    `  title "Traffic (%): ${report.candidate ?? 'candidate'} in blue, ${report.stable ?? 'stable'} in grey"`,
+    `  x-axis "${unit === 60_000 ? 'minutes' : 'seconds'} since start" 0 --> ${axisEnd}`,
     '  y-axis "% of traffic" 0 --> 100',
-    `  line [${values.join(', ')}]`,
+    `  line [${candidate.join(', ')}]`,
+    `  line [${stable.join(', ')}]`,
     '```',
   ].join('\n');
 }

@@ -55,18 +55,44 @@ function report() {
 }
 
 describe('report', () => {
-  it('charts candidate traffic at even times, so each step is drawn at its true length', () => {
+  it("charts both revisions' shares at even times over the axis as drawn, in colours GitHub shows", () => {
     expect(mermaidChart(report(), 16)).toBe(
       [
         '```mermaid',
+        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#0969da, #6e7781"}}}}%%',
         'xychart-beta',
-        '  title "Traffic to hello-v2 (%)"',
+        '  title "Traffic (%): hello-v2 in blue, hello-v1 in grey"',
         '  x-axis "seconds since start" 0 --> 75',
         '  y-axis "% of traffic" 0 --> 100',
         '  line [0, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 50, 50, 0]',
+        '  line [100, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 50, 50, 100]',
         '```',
       ].join('\n'),
     );
+  });
+
+  it('ends the axis where its samples end: a step is drawn at its time on a short run too', () => {
+    // 2.5 s of run, drawn on an axis to 3 s: the 10% step at 1.5 s is the sample at 1.5 s, half way.
+    const r = newReport('deploy', 'hello', 'default', 0);
+    r.timeline = [
+      { at: 0, percent: 0 },
+      { at: 1500, percent: 10 },
+      { at: 2500, percent: 100 },
+    ];
+    const chart = mermaidChart(r, 7);
+    expect(chart).toContain('x-axis "seconds since start" 0 --> 3');
+    // Samples at 0, 0.5, ..., 3 s.
+    expect(chart).toContain('  line [0, 0, 0, 10, 10, 100, 100]');
+  });
+
+  it('draws no chart when the candidate never had traffic', () => {
+    const r = newReport('deploy', 'hello', 'default', 0);
+    r.timeline = [{ at: 0, percent: 0 }];
+    r.steps = [
+      { label: 'ready', percent: 0, startedAt: 0, endedAt: 300_000, verdict: 'fail', detail: 'not Ready' },
+    ];
+    expect(mermaidChart(r)).toBe('');
+    expect(markdownSummary(r)).not.toContain('mermaid');
   });
 
   it('summarises steps with timings and verdicts, escaping table cells', () => {

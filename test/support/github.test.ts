@@ -172,7 +172,16 @@ describe('fake GitHub', () => {
     const updated = await octokit.rest.issues.updateComment({ ...repo, comment_id: data.id, body: 'Done' });
     expect(updated.status).toBe(200);
     expect(updated.data).toMatchObject({ id: data.id, body: 'Done', html_url: data.html_url });
-    expect(gh.comments).toEqual([{ id: data.id, issue_number: 7, body: 'Done', html_url: data.html_url }]);
+    expect(gh.comments).toEqual([
+      {
+        id: data.id,
+        issue_number: 7,
+        body: 'Done',
+        html_url: data.html_url,
+        created_at: expect.any(String),
+        updated_at: expect.any(String),
+      },
+    ]);
     expect(await status(octokit.rest.issues.updateComment({ ...repo, comment_id: 999999, body: 'x' }))).toBe(
       404,
     );

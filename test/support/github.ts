@@ -14,6 +14,11 @@ export interface RecordedRequest {
   query: Record<string, string>;
   headers: Record<string, string>;
   body: unknown;
+  /** The fake's answer. */
+  status?: number;
+  response?: unknown;
+  /** The answer was a failure that failNext asked for. */
+  injected?: boolean;
 }
 
 export interface FakeGitHub {
@@ -42,7 +47,14 @@ export interface FakeGitHub {
     }
   >;
   commits: Map<string, { committerDate: string; authorDate?: string }>;
-  comments: { id: number; issue_number: number; body: string; html_url: string }[];
+  comments: {
+    id: number;
+    issue_number: number;
+    body: string;
+    html_url: string;
+    created_at: string;
+    updated_at: string;
+  }[];
   reactions: { id: number; comment_id: number; content: string }[];
   deployments: {
     id: number;
@@ -120,13 +132,13 @@ export async function startFakeGitHub(opts: { token?: string } = {}): Promise<Fa
     failNext: (method, path, status, n = 1) => failures.push({ method, path, status, n }),
   };
 
-  const handle = (req: IncomingMessage, body: unknown, url: URL): [number, unknown] => {
+  const handle = (req: IncomingMessage, body: unknown, url: URL): [number, unknown, boolean?] => {
     const auth = req.headers.authorization ?? '';
     if (auth !== `token ${token}` && auth !== `Bearer ${token}`) return [401, { message: 'Bad credentials' }];
     const failure = failures.find((f) => f.n > 0 && f.method === req.method && f.path.test(url.pathname));
     if (failure) {
       failure.n--;
-      return [failure.status, { message: `injected ${failure.status}` }];
+      return [failure.status, { message: `injected ${failure.status}` }, true];
     }
     const prefix = `/repos/${owner}/${repo}/`;
     if (!url.pathname.startsWith(prefix)) return [404, notFound];
@@ -172,21 +184,18 @@ export async function startFakeGitHub(opts: { token?: string } = {}): Promise<Fa
         issue_number: issue,
         body: b.body,
         html_url: `https://github.com/${owner}/${repo}/${kind}/${issue}#issuecomment-${id}`,
+        created_at: new Date().toISOString(),
+        updated_at: new Date().toISOString(),
       };
       fake.comments.push(c);
-      return [
-        201,
-        { id, body: c.body, html_url: c.html_url, user: { login: 'github-actions[bot]', type: 'Bot' } },
-      ];
+      return [201, commentOut(c)];
     }
     if ((m = /^PATCH issues\/comments\/(\d+)$/.exec(route))) {
       const c = fake.comments.find((x) => x.id === Number(m![1]));
       if (!c) return [404, notFound];
       c.body = String(b.body);
-      return [
-        200,
-        { id: c.id, body: c.body, html_url: c.html_url, user: { login: 'github-actions[bot]', type: 'Bot' } },
-      ];
+      c.updated_at = new Date().toISOString();
+      return [200, commentOut(c)];
     }
     if ((m = /^GET pulls\/(\d+)$/.exec(route))) {
       const n = Number(m[1]);
@@ -285,6 +294,21 @@ export async function startFakeGitHub(opts: { token?: string } = {}): Promise<Fa
     return [404, notFound];
   };
 
+  /** An issue comment as GitHub answers it. */
+  const commentOut = (c: FakeGitHub['comments'][number]) => {
+    const repoUrl = `${base}/repos/${owner}/${repo}`;
+    return {
+      id: c.id,
+      node_id: nodeId('IC_', c.id),
+      url: `${repoUrl}/issues/comments/${c.id}`,
+      html_url: c.html_url,
+      issue_url: `${repoUrl}/issues/${c.issue_number}`,
+      body: c.body,
+      user: BOT,
+      created_at: c.created_at,
+      updated_at: c.updated_at,
+    };
+  };
   /** A deployment as GitHub answers it. */
   const deploymentOut = (d: FakeGitHub['deployments'][number]) => {
     const repoUrl = `${base}/repos/${owner}/${repo}`;
@@ -342,14 +366,18 @@ export async function startFakeGitHub(opts: { token?: string } = {}): Promise<Fa
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers))
         headers[k] = Array.isArray(v) ? v.join(', ') : (v ?? '');
-      fake.requests.push({
+      const recorded: RecordedRequest = {
         method: req.method ?? 'GET',
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),
         headers,
         body,
-      });
-      const [status, out] = handle(req, body, url);
+      };
+      fake.requests.push(recorded);
+      const [status, out, injected] = handle(req, body, url);
+      recorded.status = status;
+      recorded.response = out;
+      if (injected) recorded.injected = true;
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(out));
     });
   });

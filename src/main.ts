@@ -221,7 +221,9 @@ export async function run(opts: RunOptions = {}): Promise<void> {
     return refuse((e as Error).message);
   }
   const deployments =
-    first.environment && github ? new Deployments(github, first.environment, runUrl) : undefined;
+    first.environment && github
+      ? new Deployments(github, first.environment, runUrl, gh.productionEnvironment)
+      : undefined;
   if (first.environment && !github)
     core.warning(
       `Input 'environment' is set, but there is no github-token: no GitHub Deployment is recorded.`,

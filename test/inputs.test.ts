@@ -1019,6 +1019,17 @@ describe('GitHub integration inputs', () => {
     );
   });
 
+  it('reads production-environment: auto leaves it unset, true and false set it, anything else is refused', () => {
+    expect(gh({ 'production-environment': 'auto' })).not.toHaveProperty('productionEnvironment');
+    expect(gh({ 'production-environment': 'TRUE' }).productionEnvironment).toBe(true);
+    expect(gh({ 'production-environment': 'false' }).productionEnvironment).toBe(false);
+    const e = errorOf(() => gh({ 'production-environment': 'staging' }));
+    expect(e.input).toBe('production-environment');
+    expect(e.message).toBe(
+      `Input 'production-environment': "staging" is not auto, true or false (auto leaves GitHub's default: production only for an environment named production)`,
+    );
+  });
+
   it.each(['/deploy', '.canary', '!ship'])('accepts the prefix %j', (prefix) => {
     expect(gh({ 'command-prefix': prefix }).commandPrefix).toBe(prefix);
   });

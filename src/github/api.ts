@@ -18,9 +18,21 @@ export interface PullRequest {
   number: number;
   state: string;
   headSha: string;
+  /** The head repository's full name; '' when it was deleted. */
   headRepo: string;
   baseRepo: string;
+  /**
+   * Whether the head is in another repository than the base: a fork, or a deleted one. (`head.repo.fork` says
+   * whether the head repository is itself a fork, which a same-repository pull request in a fork also is.)
+   */
   fork: boolean;
+}
+
+/** The role a collaborator permission answer gives: `role_name` when it is one of the five, else `permission`. */
+export function roleOf(data: { role_name?: string | null; permission?: string | null }): Role | 'none' {
+  const roles = ROLES as readonly string[];
+  if (data.role_name && roles.includes(data.role_name)) return data.role_name as Role;
+  return data.permission && roles.includes(data.permission) ? (data.permission as Role) : 'none';
 }
 
 export interface Repo {
@@ -60,14 +72,17 @@ export class GitHub {
     }
   }
 
-  /** The user's role on the repository; `none` when they are not a collaborator. */
+  /**
+   * The user's role on the repository; `none` when they are not a collaborator. `role_name` names the role, but
+   * for a custom repository role it is the custom role's name: then the legacy `permission` (admin, write, read
+   * or none, which is what that custom role inherits from) decides.
+   */
   async role(login: string): Promise<Role | 'none'> {
     try {
       const data = await this.call('collaborator permission', () =>
         this.octokit.rest.repos.getCollaboratorPermissionLevel({ ...this.repo, username: login }),
       );
-      const role = (data as { role_name?: string }).role_name ?? data.permission;
-      return ((ROLES as readonly string[]).includes(role) ? role : 'none') as Role | 'none';
+      return roleOf(data);
     } catch (e) {
       if (e instanceof GitHubError && e.status === 404) return 'none';
       throw e;
@@ -92,13 +107,16 @@ export class GitHub {
     const data = await this.call('pull request', () =>
       this.octokit.rest.pulls.get({ ...this.repo, pull_number: number }),
     );
+    const headRepo = data.head.repo?.full_name ?? '';
+    const baseRepo = data.base.repo.full_name;
     return {
       number: data.number,
       state: data.state,
       headSha: data.head.sha,
-      headRepo: data.head.repo?.full_name ?? '',
-      baseRepo: data.base.repo.full_name,
-      fork: data.head.repo?.fork ?? false,
+      headRepo,
+      baseRepo,
+      // GitHub compares owner and name case-insensitively.
+      fork: headRepo.toLowerCase() !== baseRepo.toLowerCase(),
     };
   }
 
@@ -115,8 +133,13 @@ export class GitHub {
     environment: string;
     description: string;
     payload: Record<string, unknown>;
+    /** A preview: transient, and never production. */
     transient?: boolean;
+    /** `production_environment`; undefined leaves GitHub's default (true only for an environment named production). */
+    production?: boolean;
   }): Promise<number> {
+    const transient = o.transient ?? false;
+    const production = transient ? false : o.production;
     const data = await this.call<unknown>('create deployment', () =>
       this.octokit.rest.repos.createDeployment({
         ...this.repo,
@@ -126,8 +149,8 @@ export class GitHub {
         payload: o.payload as never,
         auto_merge: false,
         required_contexts: [],
-        transient_environment: o.transient ?? false,
-        production_environment: !(o.transient ?? false),
+        transient_environment: transient,
+        ...(production !== undefined ? { production_environment: production } : {}),
       }),
     );
     const id = (data as { id?: number }).id;

@@ -18,8 +18,10 @@ export const replies = {
     `🤔 @${c.user}, ${reason}. ${NOTHING}\n\n${usage(prefix)}`,
   closed: (c: CommentEvent) =>
     `🚫 @${c.user}, #${c.issue} is closed: only an open pull request is deployed. ${NOTHING}`,
+  /** `headRepo` '' is a fork since deleted. */
   fork: (c: CommentEvent, headRepo: string) =>
-    `🚫 @${c.user}, #${c.issue} comes from the fork ${headRepo}, and this workflow does not deploy forks ` +
+    `🚫 @${c.user}, #${c.issue} comes from ${headRepo ? `the fork ${headRepo}` : 'a fork that was deleted'}, ` +
+    `and this workflow does not deploy forks ` +
     `(input \`allow-forks\`). ${NOTHING}`,
   newerCommit: (c: CommentEvent, sha: string, date: string) =>
     `🚫 @${c.user}, the head of #${c.issue} is now \`${sha.slice(0, 7)}\`, committed at ${date}, after your ` +
@@ -97,8 +99,9 @@ export class Conversation {
     if (parsed.command !== 'deploy') return { ok: true, parsed };
     const pull = await this.gh.pull(c.issue);
     if (pull.state !== 'open') return { ok: false, reply: replies.closed(c) };
-    if (pull.fork || (pull.headRepo !== '' && pull.headRepo !== pull.baseRepo)) {
-      if (!this.inputs.allowForks) return { ok: false, reply: replies.fork(c, pull.headRepo || 'a fork') };
+    // A head in another repository than the base, or in one since deleted, is a fork's.
+    if (pull.fork) {
+      if (!this.inputs.allowForks) return { ok: false, reply: replies.fork(c, pull.headRepo) };
     }
     // A commit that reached the pull request after the comment was not what the commenter looked at.
     const date = await this.gh.commitDate(pull.headSha);

@@ -75,6 +75,8 @@ export class Deployments {
     private readonly gh: GitHub,
     readonly environment: string,
     private readonly logUrl?: string,
+    /** `production_environment` for deployments that are not previews; undefined: GitHub's default. */
+    private readonly production?: boolean,
   ) {}
 
   /**
@@ -103,6 +105,9 @@ export class Deployments {
           revision: o.candidate,
           ...(o.pr ? { pr: o.pr } : {}),
         },
+        // A preview lasts as long as its pull request, and is never production.
+        transient: o.pr !== undefined,
+        ...(this.production !== undefined ? { production: this.production } : {}),
       });
       core.info(`GitHub Deployment ${id} to ${this.environment} created for ${o.candidate}.`);
       return { id, environment: this.environment, ...(replaces !== undefined ? { replaces } : {}) };

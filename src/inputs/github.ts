@@ -1,5 +1,5 @@
 // The GitHub section of the inputs, read before the event decides the command: the `command` input, the comment
-// commands' prefix, who may give them, and whether forks may.
+// commands' prefix, who may give them, whether forks may, and whether Deployments are to production.
 
 import { InputError } from '../errors.ts';
 import { ROLES, type Role } from '../github/api.ts';
@@ -36,11 +36,21 @@ export function parseGitHubInputs(get: GetInput): GitHubInputs {
   }
   if (!permissions.length)
     throw new InputError('permissions', 'expected at least one permission, like write');
+  const productionText = get('production-environment') || 'auto';
+  const production = productionText.toLowerCase();
+  if (production !== 'auto' && production !== 'true' && production !== 'false') {
+    throw new InputError(
+      'production-environment',
+      `"${productionText}" is not auto, true or false (auto leaves GitHub's default: production only for an ` +
+        `environment named production)`,
+    );
+  }
   return {
     command: commandText as Command | 'auto',
     token: get('github-token'),
     commandPrefix,
     permissions: permissions as Role[],
     allowForks: parseBoolean('allow-forks', get('allow-forks'), false),
+    ...(production === 'auto' ? {} : { productionEnvironment: production === 'true' }),
   };
 }

@@ -100,4 +100,9 @@ export interface GitHubInputs {
   commandPrefix: string;
   permissions: Role[];
   allowForks: boolean;
+  /**
+   * `production_environment` of the Deployments that are not previews; undefined (`auto`): GitHub's default,
+   * true only for an environment named production.
+   */
+  productionEnvironment?: boolean;
 }

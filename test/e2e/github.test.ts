@@ -1,6 +1,7 @@
 // The built action, run as the runner runs it, against the emulator and a local fake of GitHub's REST API
 // (GITHUB_API_URL), with event payloads from @octokit/webhooks-examples: comment commands, refusals, scheduled
-// progression with an injected clock, racing runs, Deployments. No token or kubeconfig secret may show anywhere.
+// progression with an injected clock, racing runs, Deployments. No token or kubeconfig secret may show anywhere,
+// and every GitHub request and answer conforms to GitHub's OpenAPI description (@octokit/openapi).
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import { service } from '../emulator/helpers.ts';
 import type { ActionResult, RunActionOptions } from './runner.ts';
 import { errorLines, warningLines } from './runner.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/github.ts';
+import { conformance } from '../support/openapi.ts';
 import {
   exampleRepo,
   issueCommentPayload,
@@ -48,6 +50,9 @@ afterEach(async () => {
   expect(all).not.toContain(TOKEN);
   expect(all).not.toContain(f.h.emulator.token);
   expect(all).not.toContain('client-key-data');
+  // Every request the action made is one GitHub's OpenAPI description has, with the body it asks for, and
+  // every answer of the fake has a documented status and the properties its schema requires.
+  expect(gh.requests.flatMap((r) => conformance(r))).toEqual([]);
   await gh.close();
   await f.close();
 });
@@ -184,7 +189,18 @@ describe('comment commands by a maintainer', () => {
     expect(promoted.outputs).toMatchObject({ status: 'promoted', command: 'promote', percent: '100' });
     expect(await f.percents()).toEqual({ 'hello-a1b2c3d': 100 });
     // The six commands (preview included) each reacted on the same comment id here, and each got its own reply.
-    expect(reactions()).toEqual(Array.from({ length: 6 }, () => ['eyes', 'rocket']).flat());
+    // GitHub keeps one reaction of a kind per user: the first eyes and rocket are created (201), the others
+    // answered with the one there (200), which the action takes as done.
+    const reacted = gh.requests.filter((q) => q.path.endsWith('/4242/reactions'));
+    expect(reacted.map((q) => [(q.body as { content: string }).content, q.status])).toEqual([
+      ['eyes', 201],
+      ['rocket', 201],
+      ...Array.from({ length: 5 }, () => [
+        ['eyes', 200],
+        ['rocket', 200],
+      ]).flat(),
+    ]);
+    expect(reactions()).toEqual(['eyes', 'rocket']);
     expect(replies()).toHaveLength(6);
   });
 
@@ -470,6 +486,23 @@ describe('refusals: nothing is written to the cluster', () => {
     expect(reactions()).toEqual(['eyes', 'rocket']);
   });
 
+  it('a custom repository role counts as the permission it inherits', async () => {
+    gh.customRoles.set('deployer', { name: 'release-manager', permission: 'write' });
+    gh.customRoles.set('watcher', { name: 'auditor', permission: 'read' });
+    const r = await comment('/canary status', { login: 'deployer' });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('unchanged');
+    await comment('/canary rollback', { login: 'watcher' });
+    expect(replies().at(-1)).toBe(
+      '🚫 @watcher, `/canary rollback` needs write, maintain or admin permission on Codertocat/Hello-World, and yours is read. Nothing was done.',
+    );
+    expect(
+      gh.requests
+        .filter((x) => x.path.endsWith('/permission'))
+        .map((x) => (x.response as { role_name: string }).role_name),
+    ).toEqual(['release-manager', 'auditor']);
+  });
+
   it('a user who is not a collaborator is refused the same way', async () => {
     await comment('/canary rollback', { login: 'stranger' });
     expect(replies()).toEqual([
@@ -529,6 +562,23 @@ describe('refusals: nothing is written to the cluster', () => {
     untouched();
   });
 
+  it('a deploy from a fork that was deleted is refused unless allow-forks', async () => {
+    gh.pulls.set(7, { headSha: PR_SHA, headRepo: null });
+    await comment('/canary deploy', {}, { image: 'ghcr.io/example/hello:{{ sha }}' });
+    expect(replies()).toEqual([
+      '🚫 @Codertocat, #7 comes from a fork that was deleted, and this workflow does not deploy forks (input `allow-forks`). Nothing was done.',
+    ]);
+    untouched();
+  });
+
+  it('a same-repository pull request in a repository that is itself a fork is deployed', async () => {
+    // head.repo.fork is true for every branch of a fork; the head is this repository all the same.
+    gh.pulls.set(7, { headSha: PR_SHA, fork: true });
+    const r = await comment('/canary deploy', {}, { image: 'ghcr.io/example/hello:{{ sha }}' });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('paused');
+  });
+
   it('a deploy from a closed pull request is refused', async () => {
     gh.pulls.set(7, { headSha: PR_SHA, state: 'closed' });
     await comment('/canary deploy', {}, { image: 'ghcr.io/example/hello:{{ sha }}' });
@@ -536,6 +586,17 @@ describe('refusals: nothing is written to the cluster', () => {
       '🚫 @Codertocat, #7 is closed: only an open pull request is deployed. Nothing was done.',
     ]);
     untouched();
+  });
+
+  it('a deleted fork is deployed when allow-forks says so', async () => {
+    gh.pulls.set(7, { headSha: PR_SHA, headRepo: null });
+    const r = await comment(
+      '/canary deploy',
+      {},
+      { image: 'ghcr.io/example/hello:{{ sha }}', 'allow-forks': 'true' },
+    );
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('paused');
   });
 
   it('a fork is deployed when allow-forks says so', async () => {
@@ -831,6 +892,57 @@ describe('GitHub Deployments', () => {
     expect(success.log_url).toBe(`https://github.com/${repo()}/actions/runs/1001`);
     expect(success.auto_inactive).toBe(false);
   }, 120_000);
+
+  it("leaves production_environment to GitHub's default, or sets it from production-environment", async () => {
+    const push = (inputs: Record<string, string>) =>
+      run(
+        { environment: 'staging', image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2', ...inputs },
+        { name: 'push', payload: pushPayload(PUSH_SHA) },
+      );
+    const bodies = () =>
+      gh.requests
+        .filter((x) => x.method === 'POST' && x.path.endsWith('/deployments'))
+        .map((x) => x.body as Record<string, unknown>);
+    expect((await push({})).code).toBe(0);
+    expect(bodies()[0]).toMatchObject({ transient_environment: false });
+    expect(bodies()[0]).not.toHaveProperty('production_environment');
+    expect(gh.deployments[0]!.production_environment).toBeUndefined();
+    const r = await push({
+      'revision-name': 'hello-v3',
+      image: 'ghcr.io/example/hello:v3',
+      'production-environment': 'true',
+    });
+    expect(r.code, r.stdout).toBe(0);
+    expect(bodies()[1]).toMatchObject({ transient_environment: false, production_environment: true });
+  }, 120_000);
+
+  it('a preview is a transient deployment, never production', async () => {
+    await preview({ environment: 'preview', 'production-environment': 'true' });
+    expect(gh.deployments).toHaveLength(1);
+    expect(gh.deployments[0]).toMatchObject({
+      ref: PR_SHA,
+      environment: 'preview',
+      transient_environment: true,
+      production_environment: false,
+      payload: { pr: 7 },
+    });
+    expect(gh.statuses.map((s) => [s.state, s.description])).toEqual([
+      ['in_progress', 'Deploying hello-a1b2c3d at 0% under tag pr-7'],
+      ['in_progress', 'Preview of hello-a1b2c3d at 0% under tag pr-7'],
+    ]);
+  });
+
+  it('refuses a production-environment that is not auto, true or false, naming the input', async () => {
+    const r = await run(
+      { environment: 'staging', image: 'ghcr.io/example/hello:v2', 'production-environment': 'yes please' },
+      { name: 'push', payload: pushPayload(PUSH_SHA) },
+    );
+    expect(r.code).toBe(1);
+    expect(errorLines(r.stdout).join('\n')).toContain(
+      `Input 'production-environment': "yes please" is not auto, true or false`,
+    );
+    expect(gh.deployments).toEqual([]);
+  });
 
   it('marks a deployment whose template could not be written as an error', async () => {
     f.h.emulator.faults.set({

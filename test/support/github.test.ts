@@ -64,6 +64,15 @@ describe('fake GitHub', () => {
     expect(data).toEqual({ permission, role_name: role, user: { login: 'someone' } });
   });
 
+  it('reports a custom repository role by its name, with the legacy permission it inherits', async () => {
+    gh.customRoles.set('someone', { name: 'deployer', permission: 'write' });
+    const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+      ...repo,
+      username: 'someone',
+    });
+    expect(data).toEqual({ permission: 'write', role_name: 'deployer', user: { login: 'someone' } });
+  });
+
   it('answers 404 for a user who is not a collaborator', async () => {
     expect(
       await status(octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: 'stranger' })),
@@ -118,11 +127,40 @@ describe('fake GitHub', () => {
         octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: 4242, content: 'tada' as never }),
       ),
     ).toBe(422);
-    expect(gh.reactions).toEqual([{ comment_id: 4242, content: 'rocket' }]);
+    expect(gh.reactions).toEqual([{ id: data.id, comment_id: 4242, content: 'rocket' }]);
     expect(gh.requests.at(-1)!.body).toEqual({ content: 'tada' });
   });
 
-  it('creates and updates comments with their html_url', async () => {
+  it('answers 200 with the reaction already there for the same reaction again, as GitHub does', async () => {
+    const first = await octokit.rest.reactions.createForIssueComment({
+      ...repo,
+      comment_id: 1,
+      content: 'eyes',
+    });
+    const again = await octokit.rest.reactions.createForIssueComment({
+      ...repo,
+      comment_id: 1,
+      content: 'eyes',
+    });
+    expect([first.status, again.status]).toEqual([201, 200]);
+    expect(again.data.id).toBe(first.data.id);
+    expect(first.data).toMatchObject({ node_id: expect.any(String), created_at: expect.any(String) });
+    const other = await octokit.rest.reactions.createForIssueComment({
+      ...repo,
+      comment_id: 2,
+      content: 'eyes',
+    });
+    expect(other.status).toBe(201);
+    expect(gh.reactions.map((r) => r.comment_id)).toEqual([1, 2]);
+  });
+
+  it('creates and updates comments with their html_url, under /pull/ on a pull request and /issues/ on an issue', async () => {
+    gh.pulls.set(7, { headSha: SHA });
+    const onIssue = await octokit.rest.issues.createComment({ ...repo, issue_number: 8, body: 'x' });
+    expect(onIssue.data.html_url).toBe(
+      `https://github.com/${gh.owner}/${gh.repo}/issues/8#issuecomment-${onIssue.data.id}`,
+    );
+    gh.comments.length = 0;
     const { status: code, data } = await octokit.rest.issues.createComment({
       ...repo,
       issue_number: 7,
@@ -134,7 +172,16 @@ describe('fake GitHub', () => {
     const updated = await octokit.rest.issues.updateComment({ ...repo, comment_id: data.id, body: 'Done' });
     expect(updated.status).toBe(200);
     expect(updated.data).toMatchObject({ id: data.id, body: 'Done', html_url: data.html_url });
-    expect(gh.comments).toEqual([{ id: data.id, issue_number: 7, body: 'Done', html_url: data.html_url }]);
+    expect(gh.comments).toEqual([
+      {
+        id: data.id,
+        issue_number: 7,
+        body: 'Done',
+        html_url: data.html_url,
+        created_at: expect.any(String),
+        updated_at: expect.any(String),
+      },
+    ]);
     expect(await status(octokit.rest.issues.updateComment({ ...repo, comment_id: 999999, body: 'x' }))).toBe(
       404,
     );
@@ -162,6 +209,21 @@ describe('fake GitHub', () => {
       head: { ref: 'patch-1', repo: { full_name: 'forker/Hello-World', fork: true } },
     });
     expect(await status(octokit.rest.pulls.get({ ...repo, pull_number: 9 }))).toBe(404);
+  });
+
+  it('serves a deleted head repository as null, and a same-repository head in a fork with fork: true', async () => {
+    gh.pulls.set(7, { headSha: SHA, headRepo: null });
+    gh.pulls.set(8, { headSha: SHA, fork: true });
+    gh.pulls.set(9, { headSha: SHA, headRepo: 'forker/Hello-World' });
+    expect((await octokit.rest.pulls.get({ ...repo, pull_number: 7 })).data.head.repo).toBeNull();
+    expect((await octokit.rest.pulls.get({ ...repo, pull_number: 8 })).data.head.repo).toEqual({
+      full_name: `${gh.owner}/${gh.repo}`,
+      fork: true,
+    });
+    expect((await octokit.rest.pulls.get({ ...repo, pull_number: 9 })).data.head.repo).toEqual({
+      full_name: 'forker/Hello-World',
+      fork: true,
+    });
   });
 
   it('serves commits and answers 422 for an unknown one', async () => {
@@ -197,23 +259,81 @@ describe('fake GitHub', () => {
     const d = first.data as { id: number; sha: string; ref: string; environment: string; url: string };
     expect(d).toMatchObject({ id: 1001, sha: SHA, ref: SHA, environment: 'canary' });
     expect(d.url).toBe(`${gh.url}/repos/${gh.owner}/${gh.repo}/deployments/1001`);
+    // The fields GitHub's description requires of a deployment.
+    expect(first.data).toMatchObject({
+      node_id: expect.any(String),
+      task: 'deploy',
+      original_environment: 'canary',
+      creator: { login: 'github-actions[bot]', type: 'Bot' },
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+      statuses_url: `${d.url}/statuses`,
+      repository_url: `${gh.url}/repos/${gh.owner}/${gh.repo}`,
+      transient_environment: true,
+      production_environment: false,
+    });
     const second = await octokit.rest.repos.createDeployment({
       ...repo,
       ref: 'main',
       environment: 'production',
     });
-    expect(second.data).toMatchObject({ id: 1002, sha: 'f'.repeat(40), ref: 'main' });
+    // Unset, production_environment is GitHub's default: true for an environment named production only.
+    expect(second.data).toMatchObject({
+      id: 1002,
+      sha: 'f'.repeat(40),
+      ref: 'main',
+      production_environment: true,
+      transient_environment: false,
+      payload: {},
+    });
+    const staging = await octokit.rest.repos.createDeployment({
+      ...repo,
+      ref: 'main',
+      environment: 'staging',
+    });
+    expect(staging.data).toMatchObject({ id: 1003, production_environment: false });
+    gh.deployments.pop();
 
+    const posted = [];
     for (const state of ['in_progress', 'success'] as const)
-      await octokit.rest.repos.createDeploymentStatus({
-        ...repo,
-        deployment_id: 1001,
-        state,
-        environment_url: 'https://canary.example.com',
-        log_url: 'https://github.com/o/r/actions/runs/1',
-        description: state,
-        auto_inactive: false,
-      });
+      posted.push(
+        await octokit.rest.repos.createDeploymentStatus({
+          ...repo,
+          deployment_id: 1001,
+          state,
+          environment_url: 'https://canary.example.com',
+          log_url: 'https://github.com/o/r/actions/runs/1',
+          description: state,
+          auto_inactive: false,
+        }),
+      );
+    // The fields GitHub's description requires of a status; target_url mirrors log_url.
+    expect(posted[0]!.status).toBe(201);
+    expect(posted[0]!.data).toMatchObject({
+      node_id: expect.any(String),
+      state: 'in_progress',
+      description: 'in_progress',
+      environment: 'canary',
+      creator: { login: 'github-actions[bot]' },
+      url: `${d.url}/statuses/${posted[0]!.data.id}`,
+      deployment_url: d.url,
+      repository_url: `${gh.url}/repos/${gh.owner}/${gh.repo}`,
+      target_url: 'https://github.com/o/r/actions/runs/1',
+      log_url: 'https://github.com/o/r/actions/runs/1',
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    // A description over 140 characters is refused.
+    expect(
+      await status(
+        octokit.rest.repos.createDeploymentStatus({
+          ...repo,
+          deployment_id: 1001,
+          state: 'success',
+          description: 'x'.repeat(141),
+        }),
+      ),
+    ).toBe(422);
     expect(
       await status(
         octokit.rest.repos.createDeploymentStatus({ ...repo, deployment_id: 1001, state: 'bogus' as never }),
@@ -237,6 +357,7 @@ describe('fake GitHub', () => {
         production_environment: false,
         auto_merge: false,
         required_contexts: [],
+        created_at: expect.any(String),
       },
       expect.objectContaining({ id: 1002, environment: 'production' }),
     ]);
@@ -264,6 +385,8 @@ describe('fake GitHub', () => {
     expect(gh.writes()).toEqual([
       `POST ${prefix}/deployments`,
       `POST ${prefix}/deployments`,
+      `POST ${prefix}/deployments`,
+      `POST ${prefix}/deployments/1001/statuses`,
       `POST ${prefix}/deployments/1001/statuses`,
       `POST ${prefix}/deployments/1001/statuses`,
       `POST ${prefix}/deployments/1001/statuses`,
@@ -289,7 +412,7 @@ describe('fake GitHub', () => {
     ).toBe(500);
     expect(gh.reactions).toEqual([]);
     await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: 1, content: 'eyes' });
-    expect(gh.reactions).toEqual([{ comment_id: 1, content: 'eyes' }]);
+    expect(gh.reactions).toEqual([{ id: expect.any(Number), comment_id: 1, content: 'eyes' }]);
     expect(gh.requests).toHaveLength(5);
   });
 

@@ -3,9 +3,9 @@
 // with 503) is caught at its first step and rolled back. The log is rendered as a workflow log would show it.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { startEmulator } from '../test/emulator/emulator.ts';
 import { inputEnv, DIST, parseOutputFile } from '../test/e2e/runner.ts';
@@ -19,9 +19,16 @@ const api = kc.makeApiClient(CustomObjectsApi);
 const say = (s = '') => process.stdout.write(`${s}\n`);
 const banner = (s: string) => say(`\n${'━'.repeat(4)} ${s} ${'━'.repeat(Math.max(4, 100 - s.length))}`);
 
+// Each step's outputs and job summary, in the project's .tmp/demo (git-ignored), emptied at the start of each demo:
+// nothing is left behind in the system's temporary folder.
+const demoDir = join(dirname(fileURLToPath(import.meta.url)), '..', '.tmp', 'demo');
+rmSync(demoDir, { recursive: true, force: true });
+let steps = 0;
+
 async function step(title: string, inputs: Record<string, string>): Promise<Record<string, string>> {
   banner(title);
-  const dir = mkdtempSync(join(tmpdir(), 'demo-'));
+  const dir = join(demoDir, String(++steps));
+  mkdirSync(dir, { recursive: true });
   const files = { GITHUB_OUTPUT: join(dir, 'out'), GITHUB_STEP_SUMMARY: join(dir, 'summary.md') };
   for (const f of Object.values(files)) writeFileSync(f, '');
   const log = new WorkflowLog();

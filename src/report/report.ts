@@ -247,7 +247,13 @@ const HEADLINE: Record<Status, string> = {
 
 export function markdownSummary(report: RunReport): string {
   const lines: string[] = [];
-  const head = report.status ? HEADLINE[report.status] : '❌ Failed';
+  // A candidate rolled back before it had any traffic was stopped, not rolled back.
+  const never = report.status === 'rolled-back' && !report.timeline.some((p) => p.percent > 0);
+  const head = never
+    ? '✋ Stopped before any traffic'
+    : report.status
+      ? HEADLINE[report.status]
+      : '❌ Failed';
   lines.push(`## ${head}: \`${report.namespace}/${report.service}\``, '');
   if (report.message) lines.push(report.message, '');
   lines.push(...statusTable(report), '');

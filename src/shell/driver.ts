@@ -168,7 +168,12 @@ async function rollBackNow(ctx: RunContext, next: Of<'rollback'>): Promise<never
     `Traffic: ${describePercents(resolvedPercents(ctx.service!))}, confirmed by the route ${formatDuration(ctx.now() - began)} after the decision.`,
   );
   core.endGroup();
-  const message = `Rolled back ${state.candidate}: ${next.reason}. Traffic is back on ${describeBaseline(state.baseline)}.`;
+  // "Rolled back" only for a candidate that had traffic; one stopped before (a failed smoke test or pre-rollout
+  // gate) is said to be so.
+  const hadTraffic = ctx.report.timeline.some((p) => p.percent > 0);
+  const message = hadTraffic
+    ? `Rolled back ${state.candidate}: ${next.reason}. Traffic is back on ${describeBaseline(state.baseline)}.`
+    : `Stopped ${state.candidate} before it had any traffic: ${next.reason}. Traffic stays on ${describeBaseline(state.baseline)}.`;
   done(ctx, 'rolled-back', message, ctx.service!, state);
   stopProbes(ctx);
   await callHooks(ctx, 'post-rollout', state).catch(() => undefined);

@@ -131,8 +131,11 @@ describe('deploy', () => {
     expect(r.code).toBe(1);
     expect(r.outputs.status).toBe('rolled-back');
     expect(errorLines(r.stdout).join('\n')).toMatch(
-      /smoke test failed: GET \/: status 200 but the body does not match \/\^welcome\//,
+      /Stopped hello-v2 before it had any traffic: smoke test failed: GET \/: status 200 but the body does not match \/\^welcome\//,
     );
+    // Not "rolled back": it never had traffic; and no chart of a 0% line.
+    expect(r.summary).toContain('## ✋ Stopped before any traffic: `default/hello`');
+    expect(r.summary).not.toContain('mermaid');
     expect(f.maxPercent.get('hello-v2') ?? 0).toBe(0);
     expect((await f.state())?.history.map((d) => d.action)).toEqual(['deploy', 'smoke', 'rollback']);
   });

@@ -26,7 +26,8 @@ export interface StepReport {
   endedAt: number;
   candidate?: Window;
   stable?: Window;
-  verdict: 'pass' | 'fail' | 'skipped';
+  /** `interrupted`: the run stopped during the step (a cancel, an error) before a verdict. */
+  verdict: 'pass' | 'fail' | 'interrupted';
   detail: string;
   /** What users' traffic showed in this step, from Prometheus, when it was read. */
   users?: { candidate: string; stable: string };
@@ -41,6 +42,8 @@ export interface RunReport {
   stable?: string;
   startedAt: number;
   steps: StepReport[];
+  /** Whether the rollout reported on ever gave its candidate traffic (unknown without a rollout). */
+  hadTraffic?: boolean;
   /** Candidate percent over time (ms since epoch). */
   timeline: { at: number; percent: number }[];
   traffic: TrafficTarget[];
@@ -59,7 +62,7 @@ function sampleCell(s: Window | undefined): string {
   return s ? describeWindow(s) : '—';
 }
 
-const ICON = { pass: '✅', fail: '❌', skipped: '⏭️' } as const;
+const ICON = { pass: '✅', fail: '❌', interrupted: '⏹️' } as const;
 
 // ---- the model: the same rows for every rendering ------------------------------------------------------------
 
@@ -248,7 +251,7 @@ const HEADLINE: Record<Status, string> = {
 export function markdownSummary(report: RunReport): string {
   const lines: string[] = [];
   // A candidate rolled back before it had any traffic was stopped, not rolled back.
-  const never = report.status === 'rolled-back' && !report.timeline.some((p) => p.percent > 0);
+  const never = report.status === 'rolled-back' && report.hadTraffic === false;
   const head = never
     ? '✋ Stopped before any traffic'
     : report.status

@@ -104,6 +104,11 @@ export function progressionOf(state: RolloutState): 'inline' | 'scheduled' {
   return state.progression ?? 'inline';
 }
 
+/** Whether the rollout ever gave its candidate traffic: a step or a promotion was decided. */
+export function hadTraffic(state: RolloutState): boolean {
+  return state.history.some((d) => d.action === 'step' || d.action === 'promote');
+}
+
 /** A rollout still under way. A type guard that leaves a non-active state its own type in the other branch. */
 export function isActive<S extends RolloutState>(
   state: S | undefined,

@@ -17,7 +17,7 @@ import {
   type Next,
   type Verdict,
 } from '../rollout/planner.ts';
-import { progressionOf, stableOf, type RolloutState } from '../rollout/state.ts';
+import { hadTraffic, progressionOf, stableOf, type RolloutState } from '../rollout/state.ts';
 import { holdFromNow, isPromotion, promotionWaitsAt } from '../rollout/steps.ts';
 import { describePercents } from '../rollout/traffic.ts';
 import type { RunContext } from './context.ts';
@@ -103,7 +103,7 @@ async function setStep(ctx: RunContext, next: Of<'set-step'>): Promise<Next | un
   } catch (e) {
     if (!(e instanceof TrafficRefused)) throw e;
     // The step never reached users: the split before it stays, and the candidate is rolled back.
-    core.error(`✘ ${e.message}.`);
+    core.info(`✘ ${e.message}.`);
     core.endGroup();
     return rollback(
       state,
@@ -170,8 +170,7 @@ async function rollBackNow(ctx: RunContext, next: Of<'rollback'>): Promise<never
   core.endGroup();
   // "Rolled back" only for a candidate that had traffic; one stopped before (a failed smoke test or pre-rollout
   // gate) is said to be so.
-  const hadTraffic = ctx.report.timeline.some((p) => p.percent > 0);
-  const message = hadTraffic
+  const message = hadTraffic(state)
     ? `Rolled back ${state.candidate}: ${next.reason}. Traffic is back on ${describeBaseline(state.baseline)}.`
     : `Stopped ${state.candidate} before it had any traffic: ${next.reason}. Traffic stays on ${describeBaseline(state.baseline)}.`;
   done(ctx, 'rolled-back', message, ctx.service!, state);
@@ -270,7 +269,7 @@ async function smokeTest(ctx: RunContext, state: RolloutState): Promise<Verdict>
   for (const r of results) {
     const line = `${r.test.method} ${r.test.path}: ${r.detail}${r.attempts > 1 ? ` (attempt ${r.attempts})` : ''}`;
     if (r.pass) core.info(`✔ ${line}`);
-    else core.error(`✘ ${line}`);
+    else core.info(`✘ ${line}`);
   }
   const failed = results.find((r) => !r.pass);
   const detail = failed

@@ -211,13 +211,13 @@ export async function hold(
       endedAt: ctx.now(),
       candidate: stepCand,
       stable: stepStable,
-      verdict: verdict ? (verdict.pass ? 'pass' : 'fail') : 'skipped',
-      detail: verdict?.detail ?? 'cancelled',
+      verdict: verdict ? (verdict.pass ? 'pass' : 'fail') : 'interrupted',
+      detail: verdict?.detail ?? 'interrupted before a verdict',
       ...(users?.reader.traffic ? { users: users.reader.traffic.describeStep() } : {}),
     });
   }
   if (verdict.pass)
     core.info(`✔ ${percent}% healthy after ${formatDuration(ctx.now() - began)}: ${verdict.detail}`);
-  else core.error(`✘ ${percent}% unhealthy after ${formatDuration(ctx.now() - began)}: ${verdict.detail}`);
+  else core.info(`✘ ${percent}% unhealthy after ${formatDuration(ctx.now() - began)}: ${verdict.detail}`);
   return verdict;
 }

@@ -5,7 +5,7 @@ import * as core from '@actions/core';
 import { stringify } from 'yaml';
 import { tagUrl, type Service } from '../knative/types.ts';
 import { patchFor, type ServicePatch } from '../rollout/deploy.ts';
-import { STATE_ANNOTATION, type RolloutState } from '../rollout/state.ts';
+import { hadTraffic, STATE_ANNOTATION, type RolloutState } from '../rollout/state.ts';
 import { serviceOutputs } from '../report/outputs.ts';
 import { logStatus, logTable, markdownSummary, type Status } from '../report/report.ts';
 import type { RunContext } from './context.ts';
@@ -23,6 +23,7 @@ export function done(
   report.message = message;
   report.traffic = svc.status?.traffic ?? [];
   if (state) {
+    report.hadTraffic = hadTraffic(state);
     const step = state.steps[state.step];
     report.rollout = {
       phase: state.phase,

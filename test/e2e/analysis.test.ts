@@ -71,9 +71,12 @@ describe('the sequential judge on probe traffic', () => {
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });
     // Long before the 60 s dwell was over.
     expect(Date.now() - began).toBeLessThan(45_000);
-    const [err] = errorLines(r.stdout);
-    expect(err).toMatch(
-      /10% unhealthy after .*errors: candidate \d+\/\d+ \(\d+\.\d%\) vs stable 0\/\d+ \(0\.0%\); e-value \d+ .*fails at 100 \(α 1\.0%\)/,
+    // One ::error:: annotation, the run's verdict; the step's own line is in the step's log group.
+    const errors = errorLines(r.stdout);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Rolled back hello-v2: 10% step failed: errors: candidate/);
+    expect(r.stdout).toMatch(
+      /✘ 10% unhealthy after .*errors: candidate \d+\/\d+ \(\d+\.\d%\) vs stable 0\/\d+ \(0\.0%\); e-value \d+ .*fails at 100 \(α 1\.0%\)/,
     );
     expect(r.summary).toMatch(/\| step 1 \| 10% \|.*❌ errors: candidate/);
   }, 60_000);

@@ -118,9 +118,10 @@ describe('a candidate that fails after it was Ready', () => {
     expect(Date.now() - began).toBeLessThan(15_000);
     // The refused step never reached users, and the log says where traffic is.
     expect(f.maxPercent.get('hello-v2') ?? 0).toBe(0);
-    expect(errorLines(r.stdout).join('\n')).toContain(
-      'Knative refused the traffic block (RevisionMissing: Revision "hello-v2" failed to become ready.); traffic stays on hello-00001 100%',
+    expect(r.stdout).toContain(
+      '✘ Knative refused the traffic block (RevisionMissing: Revision "hello-v2" failed to become ready.); traffic stays on hello-00001 100%',
     );
+    expect(errorLines(r.stdout)).toHaveLength(1);
     expect(errorLines(r.stdout).join('\n')).toMatch(/Rolled back hello-v2: Knative refused the 10% step/);
     await expectCleanRollback(f);
   });

@@ -59,7 +59,7 @@ async function check(ctx: RunContext, current: RolloutState): Promise<Verdict> {
   if (!isReady(rev)) {
     const ready = rev ? condition(rev, 'Ready') : undefined;
     const detail = `revision ${current.candidate} is not Ready (${ready?.reason ?? 'not found'}${ready?.message ? `: ${ready.message}` : ''})`;
-    core.error(`✘ ${detail}`);
+    core.info(`✘ ${detail}`);
     return { pass: false, detail };
   }
   if (current.step < 0) return { pass: true, detail: 'starting the first step' };

@@ -3,9 +3,9 @@
 
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, type Fixture } from './fixture.ts';
+import { fixture, stateIs, whenService, type Fixture } from './fixture.ts';
 import { DIST, errorLines, warningLines } from './runner.ts';
-import { decodeState, STATE_ANNOTATION } from '../../src/rollout/state.ts';
+import type { RolloutState } from '../../src/rollout/state.ts';
 import type { KObject } from '../emulator/util.ts';
 
 let f: Fixture | undefined;
@@ -16,19 +16,7 @@ afterEach(async () => {
 
 const v2 = { image: 'ghcr.io/example/hello:v2', 'revision-name': 'hello-v2' };
 
-/** Resolves when the Service's state annotation first satisfies `check`. */
-function whenState(fx: Fixture, check: (s: { phase: string; percent: number }) => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const off = fx.h.emulator.store.subscribe((e) => {
-      if (e.plural !== 'services') return;
-      const s = decodeState(e.object.metadata.annotations?.[STATE_ANNOTATION]).state;
-      if (s && check(s)) {
-        off();
-        resolve();
-      }
-    });
-  });
-}
+const whenState = (fx: Fixture, check: (s: RolloutState) => boolean) => whenService(fx, stateIs(check));
 
 const specPercents = (svc: KObject): Record<string, number> =>
   Object.fromEntries(

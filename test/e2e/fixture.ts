@@ -110,3 +110,30 @@ export function writeManifest(dir: string, name: string, text: string): string {
   writeFileSync(path, text);
   return path;
 }
+
+/** Resolves when a version of a Service in the emulator's store first satisfies `check`. */
+export function whenService(fx: Fixture, check: (svc: KObject) => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const off = fx.h.emulator.store.subscribe((e) => {
+      if (e.plural !== 'services' || !check(e.object)) return;
+      off();
+      resolve();
+    });
+  });
+}
+
+/** A Service's status routes `percent` to `revision`. */
+export const routes =
+  (revision: string, percent: number) =>
+  (svc: KObject): boolean =>
+    ((svc.status?.traffic ?? []) as { revisionName?: string; percent?: number }[]).some(
+      (t) => t.revisionName === revision && t.percent === percent,
+    );
+
+/** A Service's rollout state satisfies `check`. */
+export const stateIs =
+  (check: (s: RolloutState) => boolean) =>
+  (svc: KObject): boolean => {
+    const s = decodeState(svc.metadata.annotations?.[STATE_ANNOTATION]).state;
+    return s !== undefined && check(s);
+  };

@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fixture, type Fixture } from './fixture.ts';
+import { fixture, routes, whenService, type Fixture } from './fixture.ts';
 import { service } from '../emulator/helpers.ts';
 import type { ActionResult, RunActionOptions } from './runner.ts';
 import { errorLines, warningLines } from './runner.ts';
@@ -777,16 +777,7 @@ describe('scheduled progression', () => {
 });
 
 describe('a pause while an inline run holds a step', () => {
-  const routedAt10 = () =>
-    new Promise<void>((resolve) => {
-      const off = f.h.emulator.store.subscribe((e) => {
-        const t = (e.object.status?.traffic ?? []) as { revisionName?: string; percent?: number }[];
-        if (e.plural === 'services' && t.some((x) => x.revisionName === 'hello-v2' && x.percent === 10)) {
-          off();
-          resolve();
-        }
-      });
-    });
+  const routedAt10 = () => whenService(f, routes('hello-v2', 10));
 
   it('stops a healthy inline run at its next step, leaving traffic where the pause holds it', async () => {
     const routed = routedAt10();

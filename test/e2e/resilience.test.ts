@@ -2,7 +2,7 @@
 // mid-rollout survives, and an API failure mid-rollout still leaves traffic on the stable revision.
 
 import { afterEach, expect, it } from 'vitest';
-import { fixture, type Fixture } from './fixture.ts';
+import { fixture, routes, whenService, type Fixture } from './fixture.ts';
 import { errorLines } from './runner.ts';
 
 let f: Fixture | undefined;
@@ -11,19 +11,8 @@ afterEach(async () => {
   f = undefined;
 });
 
-/** Resolves when the Service's status first routes `percent` to `revision`. */
-function whenRouted(fx: Fixture, revision: string, percent: number): Promise<void> {
-  return new Promise((resolve) => {
-    const off = fx.h.emulator.store.subscribe((e) => {
-      if (e.plural !== 'services') return;
-      const t = (e.object.status?.traffic ?? []) as { revisionName?: string; percent?: number }[];
-      if (t.some((x) => x.revisionName === revision && x.percent === percent)) {
-        off();
-        resolve();
-      }
-    });
-  });
-}
+const whenRouted = (fx: Fixture, revision: string, percent: number) =>
+  whenService(fx, routes(revision, percent));
 
 it('a 409 on a write is answered by reading the Service again and retrying', async () => {
   f = await fixture();

@@ -47,7 +47,7 @@ export class Shell {
     try {
       await this.command(svc);
     } catch (e) {
-      // Another run's change met outside a driven rollout (a pause, a resume, a promotion's write) is told the same.
+      // Another run's change to the rollout, wherever it was met (a wait, a write), is told once, here.
       if (e instanceof ConcurrentChange && !ctx.report.status) throw await stopped(ctx, e);
       // A cancel that reached a command outside a driven rollout (a promotion, a pause, the deploy's template
       // write) is settled the same way: promoted, rolled back, or left where it was found, and said.

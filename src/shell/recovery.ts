@@ -23,13 +23,14 @@ const FAILED_CONFIRM_MS = 5_000;
 
 /**
  * A run that ended in a reported state (rolled back by a verdict) says so itself; another run's change to the
- * rollout stands. A cancelled run is handled by `cancelled`; anything else mid-rollout (a route that never
+ * rollout stands, and is told by Shell.execute. A cancelled run is handled by `cancelled`; anything else mid-rollout (a route that never
  * confirmed a step, an API failure) first puts traffic back on the stable revision. Returns only when a
  * cancelled run finds its promotion landed.
  */
 export async function failedMidRollout(ctx: RunContext, e: unknown): Promise<void> {
   if (ctx.report.status) throw e;
-  if (e instanceof ConcurrentChange) throw await stopped(ctx, e);
+  // Another run's change stands: Shell.execute says so (stopped), wherever in the run it was met.
+  if (e instanceof ConcurrentChange) throw e;
   if (e instanceof AbortedError || ctx.signal?.aborted) return cancelled(ctx);
   const reason = e instanceof RolloutFailed ? e.message : `unexpected error: ${(e as Error).message}`;
   return emergencyRollback(ctx, reason);
@@ -114,7 +115,7 @@ async function settleCancelled(
         // answer was lost) or another run's. Decide once more on what is there.
         if (!(e instanceof ConcurrentChange) || !again) throw e;
         const now = await ctx.client.getService(ctx.inputs.service, ctx.briefly()).catch(() => undefined);
-        if (!now) throw await stopped(ctx, e);
+        if (!now) throw e;
         ctx.service = now;
         return settleCancelled(ctx, now, ctx.stateOf(now), reason, since, false);
       }

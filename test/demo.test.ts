@@ -13,7 +13,7 @@ it('npm run demo promotes a healthy release and rolls back a faulty one', async 
   expect(stdout).toMatch(/→ exit code 0; outputs: status=promoted revision=hello-v2/);
   // With 500 ms steps, a 30%-faulty v3 can get through its 10% step without an error (0.7^10 = 3%).
   expect(stdout).toMatch(
-    /Error: Rolled back hello-v3: (10|50)% step failed: (error rate over max-error-rate 1\.0%( this step)?|errors): candidate \d+\/\d+/,
+    /Error: Rolled back hello-v3: (10|50)% step failed: (error rate over max-error-rate 1\.0%( this step)?|more errors than the stable revision): candidate \d+\/\d+/,
   );
   expect(stdout).toMatch(
     /→ exit code 1; outputs: status=rolled-back revision=hello-v3 stable-revision=hello-v2 percent=0/,

@@ -239,7 +239,7 @@ export class Judge {
           detail: `p99 over max-latency-p99 ${cfg.maxLatencyP99Ms} ms this step: ${share(over, timed)} of the candidate's requests slower than it`,
         };
       }
-      return { decision: 'pass', detail: `dwell over; ${this.statistic()}` };
+      return { decision: 'pass', detail: `held the whole dwell; ${this.statistic()}` };
     }
     if (opts.canPass) {
       const errorsOk =
@@ -250,30 +250,33 @@ export class Judge {
         (this.latencyLimit !== undefined && this.passLatencyLimit.eValue >= threshold) ||
         (this.run.stable.timed === 0 && this.latencyLimit === undefined);
       if (errorsOk && latencyOk) {
-        return { decision: 'pass', detail: `conclusive before the dwell's end; ${this.statistic()}` };
+        return { decision: 'pass', detail: `passed early, conclusively no worse; ${this.statistic()}` };
       }
     }
     return { decision: 'continue', detail: this.statistic() };
   }
 
+  /** What the comparison found, its first words saying what happened. */
   private explain(test: TestName): string {
     const c = this.run.candidate;
     const s = this.run.stable;
     switch (test) {
       case 'errors':
-        return `errors: candidate ${share(c.errors, c.requests)} vs stable ${share(s.errors, s.requests)}`;
+        return `more errors than the stable revision: candidate ${share(c.errors, c.requests)} vs stable ${share(s.errors, s.requests)}`;
       case 'latency-p50':
-        return `latency: ${this.p50.candidate} of the candidate's requests slower than the stable revision's median vs ${this.p50.stable} of the stable's`;
+        return `slower than the stable revision: ${this.p50.candidate} of the candidate's requests over the stable's median vs ${this.p50.stable} of the stable's`;
       case 'latency-p99':
-        return `latency tail: ${this.p99.candidate} of the candidate's requests slower than the stable revision's p99 vs ${this.p99.stable} of the stable's`;
+        return `slower tail than the stable revision: ${this.p99.candidate} of the candidate's requests over the stable's p99 vs ${this.p99.stable} of the stable's`;
       default:
         return test;
     }
   }
 
-  /** The test statistic against its threshold. */
+  /** The test statistic against its threshold, and its three parts. */
   statistic(): string {
     if (this.run.stable.requests === 0) return 'no stable revision to compare with';
-    return `e-value ${num(this.eValue())} (errors ${num(this.errors.eValue())}, p50 ${num(this.p50.eValue())}, p99 ${num(this.p99.eValue())}); fails at ${num(1 / this.cfg.alpha)} (α ${pct(this.cfg.alpha)})`;
+    const e = this.eValue();
+    const threshold = 1 / this.cfg.alpha;
+    return `e-value ${num(e)} ${e >= threshold ? '≥' : '<'} ${num(threshold)} (errors ${num(this.errors.eValue())}, p50 ${num(this.p50.eValue())}, p99 ${num(this.p99.eValue())})`;
   }
 }

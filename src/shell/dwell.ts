@@ -148,8 +148,7 @@ export async function hold(
       users.judge.observe(l);
       // Users' traffic only ever fails a step: an early pass is the probes' to give.
       const u = users.judge.decide({ final: false, canPass: false });
-      if (u.decision === 'fail')
-        return `users' traffic: ${u.detail}; users' requests: ${users.reader.traffic?.describe() ?? 'none'}`;
+      if (u.decision === 'fail') return `users' traffic: ${u.detail}`;
     }
     return undefined;
   };
@@ -185,20 +184,20 @@ export async function hold(
       users?.reader.tick(t, ctx.signal);
       const failed = checks.verdict() ?? usersVerdict();
       if (failed) {
-        verdict = { pass: false, detail: `${failed}; ${evidence()}` };
+        verdict = { pass: false, detail: failed };
         break;
       }
       if (d.decision === 'fail') {
-        verdict = { pass: false, detail: `${users ? 'probes: ' : ''}${d.detail}; ${evidence()}` };
+        verdict = { pass: false, detail: `${users ? 'probes: ' : ''}${d.detail}` };
         break;
       }
       if (d.decision === 'pass') {
         const last = (await checks.final(checkContext(ctx, state), ctx.signal)) ?? usersNoData(ctx, state);
         if (last) {
-          verdict = { pass: false, detail: `${last}; ${evidence()}` };
+          verdict = { pass: false, detail: last };
           break;
         }
-        verdict = { pass: true, detail: `${evidence()}; ${d.detail}` };
+        verdict = { pass: true, detail: d.detail };
         break;
       }
     }
@@ -216,8 +215,15 @@ export async function hold(
       ...(users?.reader.traffic ? { users: users.reader.traffic.describeStep() } : {}),
     });
   }
-  if (verdict.pass)
-    core.info(`✔ ${percent}% healthy after ${formatDuration(ctx.now() - began)}: ${verdict.detail}`);
-  else core.info(`✘ ${percent}% unhealthy after ${formatDuration(ctx.now() - began)}: ${verdict.detail}`);
+  // The verdict says what happened; the probes' numbers follow on a line of their own (the summary's table has
+  // them in columns).
+  const after = formatDuration(ctx.now() - began);
+  core.info(
+    verdict.pass
+      ? `✔ ${percent}% healthy after ${after}: ${verdict.detail}`
+      : `✘ ${percent}% unhealthy after ${after}: ${verdict.detail}`,
+  );
+  core.info(`  probes: ${evidence()}`);
+  if (users) core.info(`  users' requests: ${users.reader.traffic?.describe() ?? 'none'}`);
   return verdict;
 }

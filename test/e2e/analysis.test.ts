@@ -74,11 +74,15 @@ describe('the sequential judge on probe traffic', () => {
     // One ::error:: annotation, the run's verdict; the step's own line is in the step's log group.
     const errors = errorLines(r.stdout);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/Rolled back hello-v2: 10% step failed: errors: candidate/);
-    expect(r.stdout).toMatch(
-      /✘ 10% unhealthy after .*errors: candidate \d+\/\d+ \(\d+\.\d%\) vs stable 0\/\d+ \(0\.0%\); e-value \d+ .*fails at 100 \(α 1\.0%\)/,
+    expect(errors[0]).toMatch(
+      /Rolled back hello-v2: 10% step failed: more errors than the stable revision: candidate \d+\/\d+ \(\d+\.\d%\) vs stable 0\/\d+ \(0\.0%\); e-value \d+ ≥ 100 \(errors [\d.]+, p50 [\d.]+, p99 [\d.]+\)\. Traffic is back on hello-00001 100%\.$/,
     );
-    expect(r.summary).toMatch(/\| step 1 \| 10% \|.*❌ errors: candidate/);
+    expect(r.stdout).toMatch(
+      /✘ 10% unhealthy after [\d.]+m?s: more errors than the stable revision: candidate \d+\/\d+ \(\d+\.\d%\) vs stable 0\/\d+ \(0\.0%\); e-value \d+ ≥ 100 \(errors [\d.]+, p50 [\d.]+, p99 [\d.]+\)\n {2}probes: candidate \d+ req, \d+ err/,
+    );
+    expect(r.summary).toMatch(
+      /\| step 1 \| 10% \|.*\| ❌ more errors than the stable revision: candidate \d+\/\d+ \([\d.]+%\) vs stable 0\/\d+ \(0\.0%\); e-value \d+ ≥ 100 \([^)]*\) \|$/m,
+    );
   }, 60_000);
 
   it('promotes a healthy candidate, ending each step early once the evidence is conclusive', async () => {
@@ -97,7 +101,7 @@ describe('the sequential judge on probe traffic', () => {
     // Two steps of up to 2 minutes each, passed in seconds: 0 errors in ~610 requests rule out 1%.
     expect(Date.now() - began).toBeLessThan(60_000);
     expect(r.stdout).toMatch(
-      /✔ 20% healthy after [\d.]+s: candidate \d+ req, 0 err .*conclusive before the dwell's end/,
+      /✔ 20% healthy after [\d.]+s: passed early, conclusively no worse; e-value [\d.]+ < 100 \(errors [\d.]+, p50 [\d.]+, p99 [\d.]+\)\n {2}probes: candidate \d+ req, 0 err/,
     );
   });
 
@@ -116,7 +120,7 @@ describe('the sequential judge on probe traffic', () => {
     expect(f.maxPercent.get('hello-v2')).toBe(10);
     const [err] = errorLines(r.stdout);
     expect(err).toMatch(
-      /latency tail: \d+ of the candidate's requests slower than the stable revision's p99/,
+      /10% step failed: slower tail than the stable revision: \d+ of the candidate's requests over the stable's p99 vs \d+ of the stable's; e-value \d+ ≥ 100/,
     );
     // Usually ~12 s; the dwell (60 s) bounds it on a loaded machine.
   }, 75_000);

@@ -76,7 +76,7 @@ describe('the comparison with the stable revision (errors)', () => {
       d = j.decide({ final: false });
     }
     expect(d!.detail).toMatch(
-      /^errors: candidate 9\/90 \(10\.0%\) vs stable 0\/90 \(0\.0%\); e-value 116 \(errors 19[0-9], p50 1, p99 1\); fails at 100 \(α 1\.0%\)$/,
+      /^more errors than the stable revision: candidate 9\/90 \(10\.0%\) vs stable 0\/90 \(0\.0%\); e-value 116 ≥ 100 \(errors 19[0-9], p50 1, p99 1\)$/,
     );
   });
 });

@@ -2,9 +2,12 @@
 // (and, but for a Service that does not exist, before it talks to the cluster at all); and it never prints the
 // kubeconfig's token.
 
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixture, writeManifest, type Fixture } from './fixture.ts';
 import { errorLines } from './runner.ts';
@@ -274,5 +277,93 @@ describe('credentials from an exec plugin (as EKS and GKE kubeconfigs get them)'
     expect(r.code, r.stdout).toBe(0);
     expect(r.outputs.status).toBe('unchanged');
     expect(f.h.emulator.api.requests.length).toBeGreaterThan(0);
+  });
+});
+
+describe('in-cluster credentials (a self-hosted runner in the cluster)', () => {
+  let f: Fixture;
+  let proxy: TlsServer | undefined;
+  beforeAll(async () => {
+    f = await fixture();
+  });
+  afterAll(async () => {
+    proxy?.close();
+    await f?.close();
+  });
+
+  // client-node's loadFromCluster (src/config.ts) reads the service account's files at their fixed paths
+  // (/var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}) and talks https to
+  // KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT, trusting only that ca.crt, as in a pod. So the action runs in a
+  // mount namespace of its own (unshare) with those files mounted there, and the emulator's API is served over TLS
+  // with a certificate that ca.crt holds.
+  it('with kubeconfig left empty, uses the mounted service account: its token and CA, over https', async () => {
+    const sa = join(f.dir, 'serviceaccount');
+    mkdirSync(sa);
+    const key = join(f.dir, 'tls.key');
+    execFileSync(
+      'openssl',
+      [
+        ...[
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+        ],
+        ...['-subj', '/CN=kubernetes', '-addext', 'subjectAltName=IP:127.0.0.1'],
+        ...['-keyout', key, '-out', join(sa, 'ca.crt')],
+      ],
+      { stdio: 'ignore' },
+    );
+    const user = 'system:serviceaccount:default:deployer';
+    writeFileSync(join(sa, 'token'), f.h.emulator.tokenOf(user));
+    writeFileSync(join(sa, 'namespace'), 'default');
+    // TLS in front of the emulator's plain-HTTP API: each connection is decrypted and passed on as it is.
+    const api = new URL(f.h.emulator.apiUrl);
+    let handshakes = 0;
+    proxy = createTlsServer({ key: readFileSync(key), cert: readFileSync(join(sa, 'ca.crt')) }, (socket) => {
+      handshakes++;
+      const upstream = connect(Number(api.port), api.hostname);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => proxy!.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as AddressInfo).port;
+
+    const mount =
+      'mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && ' +
+      'cp "$SA"/* /run/secrets/kubernetes.io/serviceaccount/ && exec "$@"';
+    const before = f.h.emulator.api.requests.length;
+    const r = await f.run(
+      { command: 'status', kubeconfig: '' },
+      {
+        env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(port), SA: sa },
+        wrap: ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', mount, 'sh'],
+      },
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.status).toBe('unchanged');
+    const requests = f.h.emulator.api.requests.slice(before);
+    expect(requests.length).toBeGreaterThan(0);
+    // Every request came through TLS, authenticated with the mounted token.
+    expect(handshakes).toBeGreaterThan(0);
+    expect(new Set(requests.map((q) => q.user))).toEqual(new Set([user]));
+  });
+
+  it('without the mounted token, KUBERNETES_SERVICE_HOST alone is not taken for in-cluster credentials', async () => {
+    const r = await f.run(
+      { command: 'status', kubeconfig: '' },
+      { env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' } },
+    );
+    expect(r.code).toBe(1);
+    expect(errorLines(r.stdout)).toEqual([
+      "::error::Input 'kubeconfig': is empty, and there is no KUBECONFIG, ~/.kube/config or in-cluster service account to " +
+        "use instead: give the kubeconfig's contents, from a secret (secrets are empty on pull requests from forks)",
+    ]);
   });
 });

@@ -41,6 +41,8 @@ export interface RunActionOptions {
   timeoutMs?: number;
   /** The event: its name and payload (default: a push, from @octokit/webhooks-examples). */
   event?: { name: string; payload: unknown };
+  /** A command that starts node in its turn (see startAction). */
+  wrap?: string[];
 }
 
 const runsByTest = new Map<string, number>();
@@ -78,6 +80,7 @@ export function runAction(opts: RunActionOptions): Promise<ActionResult> {
     inputs: opts.inputs,
     env: opts.env,
     event: opts.event,
+    wrap: opts.wrap,
     onStdout: (_chunk, stdout) => {
       if (opts.cancelOn && stdout.includes(opts.cancelOn)) runnerCancel();
     },

@@ -81,6 +81,8 @@ export interface Emulator {
    * token of that user instead of the default one (fault rules can be limited to one user's requests).
    */
   kubeconfig(namespace?: string, user?: string): string;
+  /** The bearer token of a user, made the first time it is asked for (as a service account's token is mounted). */
+  tokenOf(user: string): string;
   writeKubeconfig(path: string, namespace?: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -254,6 +256,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     backends,
     api,
     kubeconfig,
+    tokenOf,
     writeKubeconfig: (path, namespace) => writeFile(path, kubeconfig(namespace), { mode: 0o600 }),
     async close() {
       reconciler.stop();

@@ -75,6 +75,8 @@ export interface StartActionOptions {
   event?: { name: string; payload: unknown };
   /** Called with each chunk of stdout as it arrives. */
   onStdout?: (chunk: string, all: string) => void;
+  /** A command that starts node in its turn (`exec "$@"`), such as `unshare` for a mount namespace of its own. */
+  wrap?: string[];
 }
 
 export interface ActionProcess {
@@ -115,7 +117,8 @@ export function startAction(opts: StartActionOptions): ActionProcess {
     ...(opts.env ?? {}),
   };
   const started = performance.now();
-  const child = spawn(process.execPath, [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...args] = [...(opts.wrap ?? []), process.execPath, DIST];
+  const child = spawn(command!, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => {

@@ -199,13 +199,31 @@ function stepsTable(report: RunReport): string[] {
   ];
 }
 
-/** The chart's colours: GitHub's blue for the candidate, its grey for the stable revision (both themes). */
-const PALETTE = '#0969da, #6e7781';
+/**
+ * The chart's colours, GitHub's own (both themes): blue for the candidate, grey for the stable revision, green and
+ * red for the marks of a step that passed or failed.
+ */
+const COLOUR = { candidate: '#0969da', stable: '#6e7781', pass: '#1a7f37', fail: '#cf222e' } as const;
+
+/**
+ * The value of a sample without a mark. A bar at 0 would still be drawn, a strip as tall as the y axis' padding
+ * under 0 (a coloured band along the whole x axis); xychart draws a bar from its value down to the plot's bottom,
+ * and a value a whole axis below 0 (the padding is at most a fifth of it) gives a negative height, which browsers do
+ * not draw.
+ */
+const NO_BAR = -100;
 
 /**
  * The chart: the candidate's and the stable revision's share of traffic over time, in a Mermaid xychart. Its x
  * axis spaces points evenly from 0 to its end, so the timeline is sampled at even times over exactly that range,
  * which draws each step at its true time and length. None when the candidate never had traffic.
+ *
+ * Each traffic step's verdict is marked where it came (the step's end): a bar as high as the step's traffic, green
+ * when it passed, red when it failed, at the sample nearest that time and none elsewhere. xychart has no annotations,
+ * so the marks are bar series, one per kind that occurs, declared before the lines so that the lines are drawn over
+ * them; xychart colours series by their index across bars and lines, so the palette lists only the series drawn.
+ * A step interrupted before its verdict, and the 0% steps (ready, smoke), are not marked. A line under the chart
+ * says what the marks mean.
  */
 export function mermaidChart(report: RunReport, points = 41): string {
   if (!report.timeline.some((e) => e.percent > 0)) return '';
@@ -222,16 +240,39 @@ export function mermaidChart(report: RunReport, points = 41): string {
     percentAt(report.startedAt + (axisEnd * unit * i) / (points - 1)),
   );
   const stable = candidate.map((p) => 100 - p);
+  const marks = (['pass', 'fail'] as const)
+    .map((verdict) => {
+      const bars: number[] = Array.from({ length: points }, () => NO_BAR);
+      for (const s of report.steps) {
+        if (s.verdict !== verdict || s.percent <= 0) continue;
+        const at = (s.endedAt - report.startedAt) / (axisEnd * unit);
+        const i = Math.min(points - 1, Math.max(0, Math.round(at * (points - 1))));
+        bars[i] = Math.max(bars[i]!, Math.min(100, s.percent));
+      }
+      return { verdict, bars };
+    })
+    .filter((m) => m.bars.some((b) => b > 0));
+  const palette = [...marks.map((m) => COLOUR[m.verdict]), COLOUR.candidate, COLOUR.stable].join(', ');
+  const legend = marks.length
+    ? [
+        '',
+        `<sub>A bar marks where a step's verdict came, as high as its traffic: ${marks
+          .map((m) => (m.verdict === 'pass' ? 'green, it passed' : 'red, it failed'))
+          .join('; ')}.</sub>`,
+      ]
+    : [];
   return [
     '```mermaid',
-    `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${PALETTE}"}}}}%%`,
+    `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${palette}"}}}}%%`,
     'xychart-beta',
     `  title "Traffic (%): ${report.candidate ?? 'candidate'} in blue, ${report.stable ?? 'stable'} in grey"`,
     `  x-axis "${unit === 60_000 ? 'minutes' : 'seconds'} since start" 0 --> ${axisEnd}`,
     '  y-axis "% of traffic" 0 --> 100',
+    ...marks.map((m) => `  bar [${m.bars.join(', ')}]`),
     `  line [${candidate.join(', ')}]`,
     `  line [${stable.join(', ')}]`,
     '```',
+    ...legend,
   ].join('\n');
 }
 

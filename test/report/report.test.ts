@@ -54,21 +54,67 @@ function report() {
   return r;
 }
 
+/** A bar series of n samples: the marks given, none (-100, not drawn) elsewhere. */
+const bars = (n: number, marks: Record<number, number>) =>
+  Array.from({ length: n }, (_, i) => marks[i] ?? -100).join(', ');
+
 describe('report', () => {
   it("charts both revisions' shares at even times over the axis as drawn, in colours GitHub shows", () => {
     expect(mermaidChart(report(), 16)).toBe(
       [
         '```mermaid',
-        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#0969da, #6e7781"}}}}%%',
+        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#1a7f37, #cf222e, #0969da, #6e7781"}}}}%%',
         'xychart-beta',
         '  title "Traffic (%): hello-v2 in blue, hello-v1 in grey"',
         '  x-axis "seconds since start" 0 --> 75',
         '  y-axis "% of traffic" 0 --> 100',
+        // The marks: step 1 passed at 62 s (the sample at 60 s), at 10%; step 2 failed at 75 s, at 50%. None at
+        // the other samples (-100: not drawn) and none for the smoke test at 0%.
+        `  bar [${bars(16, { 12: 10 })}]`,
+        `  bar [${bars(16, { 15: 50 })}]`,
         '  line [0, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 50, 50, 0]',
         '  line [100, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 50, 50, 100]',
         '```',
+        '',
+        "<sub>A bar marks where a step's verdict came, as high as its traffic: green, it passed; red, it failed.</sub>",
       ].join('\n'),
     );
+  });
+
+  it('marks only the kinds of verdict that occur, with a palette of only the series drawn', () => {
+    const r = report();
+    r.steps[2] = { ...r.steps[2]!, verdict: 'pass' };
+    const chart = mermaidChart(r, 16);
+    expect(chart).toContain('"plotColorPalette": "#1a7f37, #0969da, #6e7781"');
+    expect(chart).toContain(`  bar [${bars(16, { 12: 10, 15: 50 })}]`);
+    expect(chart.match(/ {2}bar /g)).toHaveLength(1);
+    expect(chart).toContain('green, it passed.</sub>');
+    expect(chart).not.toContain('red');
+  });
+
+  it('marks no step interrupted before its verdict, nor one at 0%: then no bars, the palette of the lines', () => {
+    const r = report();
+    r.steps[1] = { ...r.steps[1]!, verdict: 'interrupted' };
+    r.steps[2] = { ...r.steps[2]!, verdict: 'interrupted' };
+    r.steps[0] = { ...r.steps[0]!, verdict: 'fail' };
+    const chart = mermaidChart(r, 16);
+    expect(chart).toContain('"plotColorPalette": "#0969da, #6e7781"');
+    expect(chart).not.toContain('bar [');
+    expect(chart).not.toContain('<sub>');
+    expect(chart.endsWith('```')).toBe(true);
+  });
+
+  it('keeps one mark of two verdicts of a kind at the same sample, the higher', () => {
+    const r = report();
+    r.steps.push({
+      label: 'step 3',
+      percent: 30,
+      startedAt: 62_000,
+      endedAt: 62_100,
+      verdict: 'pass',
+      detail: 'ok',
+    });
+    expect(mermaidChart(r, 16)).toContain(`  bar [${bars(16, { 12: 30 })}]`);
   });
 
   it('ends the axis where its samples end: a step is drawn at its time on a short run too', () => {

@@ -225,7 +225,7 @@ const NO_BAR = -100;
  * A step interrupted before its verdict, and the 0% steps (ready, smoke), are not marked. A line under the chart
  * says what the marks mean.
  */
-export function mermaidChart(report: RunReport, points = 41): string {
+export function mermaidChart(report: RunReport, points = 81): string {
   if (!report.timeline.some((e) => e.percent > 0)) return '';
   const end = Math.max(report.timeline.at(-1)!.at, ...report.steps.map((s) => s.endedAt));
   const span = Math.max(1, end - report.startedAt);

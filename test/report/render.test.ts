@@ -261,8 +261,8 @@ describe.skipIf(SKIP)(
       const { candidate } = expectRenderedChart(d);
       expect(d.bars.length, 'only the kinds of mark that occur').toBe(1);
       expectStepUpAt(d, candidate, 1200, S);
-      // 41 samples over an axis to 2 s: 50 ms apart.
-      expectMarks(d, RED, [1704], S, 50);
+      // 81 samples over an axis to 2 s: 25 ms apart.
+      expectMarks(d, RED, [1704], S, 25);
       expect(d.text).toContain('red, it failed');
       expect(d.text).not.toContain('green');
       expectVisible(png, d, [BLUE, GREY, RED], 'light');
@@ -276,8 +276,8 @@ describe.skipIf(SKIP)(
       const { candidate } = expectRenderedChart(d);
       expect(d.bars.length).toBe(1);
       expectStepUpAt(d, candidate, 60 * S, M);
-      // 41 samples over an axis to 121 minutes.
-      expectMarks(d, GREEN, [40 * M, 80 * M, 120 * M], M, (121 * M) / 40);
+      // 81 samples over an axis to 121 minutes.
+      expectMarks(d, GREEN, [40 * M, 80 * M, 120 * M], M, (121 * M) / 80);
       expect(d.text).toContain('green, it passed');
       expectVisible(png, d, [BLUE, GREY, GREEN], 'light');
     });
@@ -295,9 +295,9 @@ describe.skipIf(SKIP)(
           Math.min(...d.lines.map((l) => l.index)),
         );
         expectStepUpAt(d, candidate, 2 * S, S);
-        // 41 samples over an axis to 76 s.
-        expectMarks(d, GREEN, [62 * S], S, 76_000 / 40);
-        expectMarks(d, RED, [75 * S], S, 76_000 / 40);
+        // 81 samples over an axis to 76 s.
+        expectMarks(d, GREEN, [62 * S], S, 76_000 / 80);
+        expectMarks(d, RED, [75 * S], S, 76_000 / 80);
         expectVisible(png, d, [BLUE, GREY, GREEN, RED], theme);
       });
     }

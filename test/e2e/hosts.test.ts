@@ -52,7 +52,7 @@ describe('a cluster-local Service', () => {
       'Probing http://latest-hello.default.svc.cluster.local and http://stable-hello.default.svc.cluster.local ' +
         `${via} at 25 req/s each`,
     );
-    expect(r.stdout).toMatch(/✔ 50% healthy after .*candidate \d+ req, 0 err.*stable \d+ req/);
+    expect(r.stdout).toMatch(/✔ 50% healthy after .*\n {2}probes: candidate \d+ req, 0 err.*stable \d+ req/);
     // Every request went to the local gateway, for the two tag hosts; none to the external one.
     expect(seen.external).toEqual([]);
     expect(new Set(seen.local)).toEqual(

@@ -28,7 +28,9 @@ describe('deploy', () => {
     // Every step was routed before its hold, and probes reached both tag URLs.
     expect(r.stdout).toMatch(/Traffic: hello-00001 90%, hello-v2 10%/);
     expect(r.stdout).toMatch(/Traffic: hello-00001 50%, hello-v2 50%/);
-    expect(r.stdout).toMatch(/✔ 10% healthy after .*candidate \d+ req, 0 err.*stable \d+ req/);
+    expect(r.stdout).toMatch(
+      /✔ 10% healthy after [\d.]+m?s: (held the whole dwell|passed early, conclusively no worse); e-value [\d.]+ < 100 .*\n {2}probes: candidate \d+ req, 0 err.*stable \d+ req/,
+    );
     const state = await f.state();
     expect(state?.phase).toBe('promoted');
     expect(state?.history.map((d) => d.action)).toEqual([
@@ -85,8 +87,12 @@ describe('deploy', () => {
     });
     expect(r.code).toBe(1);
     expect(r.outputs.status).toBe('rolled-back');
+    // The verdict says what happened; the log's next line has the probes' numbers.
     expect(errorLines(r.stdout).join('\n')).toMatch(
-      /p99 over max-latency-p99 100 ms.*of the candidate's requests slower than it; candidate \d+ req, 0 err \(0\.0%\), p50 \d{3,} ms, p99 \d{3,} ms/,
+      /step failed: p99 over max-latency-p99 100 ms( this step)?: \d+\/\d+ \([\d.]+%\) of the candidate's requests slower than it/,
+    );
+    expect(r.stdout).toMatch(
+      /\n {2}probes: candidate \d+ req, 0 err \(0\.0%\), p50 \d{3,} ms, p99 \d{3,} ms/,
     );
     expect(await f.percents()).toEqual({ 'hello-00001': 100 });
   });

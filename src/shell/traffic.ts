@@ -27,7 +27,8 @@ import { describePercents, wantedPercents } from '../rollout/traffic.ts';
 import { formatDuration } from '../duration.ts';
 import type { RunContext } from './context.ts';
 
-type Written = { service: Service; patch: ServicePatch };
+/** A write that landed: the Service as written, the patch sent, and the candidate's percent in it. */
+type Written = { service: Service; patch: ServicePatch; percent: number };
 type Rollback = Extract<Next, { kind: 'rollback' }>;
 
 /**
@@ -151,9 +152,8 @@ export async function write(
   );
   const before = decodeState(expected).state?.phase;
   ctx.service = written.service;
-  ctx.mark(state.percent);
   await ctx.opts.deployments?.follow(state, written.service, before);
-  return { service: written.service, patch: written.result };
+  return { service: written.service, patch: written.result, percent: state.percent };
 }
 
 /**
@@ -177,6 +177,9 @@ export async function confirm(ctx: RunContext, next: Next, written: Written, wai
       { timeoutMs: waitMs, signal: next.kind === 'rollback' ? ctx.hardStop : ctx.signal },
       written.service,
     );
+    // The chart shows users' traffic: a split counts from when the route serves it, not from its write (a block
+    // Knative refuses, or one the run never saw served, is not drawn).
+    ctx.mark(written.percent);
   } catch (e) {
     if (e instanceof TrafficRefused)
       ctx.service = (await ctx.client.getService(ctx.inputs.service).catch(() => undefined)) ?? ctx.service;

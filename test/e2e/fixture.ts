@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { service, startHarness, type Harness } from '../emulator/helpers.ts';
 import type { EmulatorOptions } from '../emulator/emulator.ts';
 import type { KObject } from '../emulator/util.ts';
-import { runAction, type ActionResult, type RunActionOptions } from './runner.ts';
+import { runAction, type RunActionOptions, type RunResult } from './runner.ts';
 import { decodeState, STATE_ANNOTATION, type RolloutState } from '../../src/rollout/state.ts';
 
 export interface Fixture {
   h: Harness;
   dir: string;
   /** Runs dist/index.js with the kubeconfig, gateway and short timings filled in. */
-  run(inputs: Record<string, string>, extra?: Omit<RunActionOptions, 'inputs'>): Promise<ActionResult>;
+  run(inputs: Record<string, string>, extra?: Omit<RunActionOptions, 'inputs'>): Promise<RunResult>;
   svc(): Promise<KObject>;
   state(): Promise<RolloutState | undefined>;
   /** Resolved percent per revision in status.traffic. */

@@ -63,14 +63,19 @@ function keepLog(stdout: string, outputs: string, summary: string): void {
   writeFileSync(join(dir, `${name}.log`), `${stdout}\n--- outputs\n${outputs}\n--- summary\n${summary}`);
 }
 
-export function runAction(opts: RunActionOptions): Promise<ActionResult> {
+/** With a cancel: how long after the runner's SIGINT (or SIGKILL) the process exited. */
+export type RunResult = ActionResult & { cancelToExitMs?: number };
+
+export function runAction(opts: RunActionOptions): Promise<RunResult> {
   let cancelled = false;
+  let cancelledAt: number | undefined;
   const after: NodeJS.Timeout[] = [];
   /** What the GitHub runner does on cancel: SIGINT, SIGTERM 7.5 s later, SIGKILL 2.5 s after that. */
   const runnerCancel = () => {
     if (cancelled) return;
     cancelled = true;
     opts.onCancel?.();
+    cancelledAt = performance.now();
     if (opts.kill) return void p.child.kill('SIGKILL');
     p.child.kill('SIGINT');
     after.push(setTimeout(() => p.child.kill('SIGTERM'), 7_500));
@@ -91,6 +96,6 @@ export function runAction(opts: RunActionOptions): Promise<ActionResult> {
     after.forEach(clearTimeout);
     clearTimeout(kill);
     keepLog(r.stdout, r.outputText, r.summary);
-    return r;
+    return cancelledAt === undefined ? r : { ...r, cancelToExitMs: r.exitedAt - cancelledAt };
   });
 }

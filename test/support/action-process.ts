@@ -66,6 +66,8 @@ export interface ActionResult {
   outputText: string;
   summary: string;
   durationMs: number;
+  /** performance.now() when the process exited. */
+  exitedAt: number;
 }
 
 export interface StartActionOptions {
@@ -130,6 +132,7 @@ export function startAction(opts: StartActionOptions): ActionProcess {
   const result = new Promise<ActionResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      const exitedAt = performance.now();
       const outputText = readFileSync(outputPath, 'utf8');
       const summary = readFileSync(summaryPath, 'utf8');
       rmSync(dir, { recursive: true, force: true });
@@ -141,7 +144,8 @@ export function startAction(opts: StartActionOptions): ActionProcess {
         outputs: parseOutputFile(outputText),
         outputText,
         summary,
-        durationMs: performance.now() - started,
+        durationMs: exitedAt - started,
+        exitedAt,
       });
     });
   });
